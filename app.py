@@ -1,0 +1,98 @@
+"""Reelsmith studio: compose the tabs and launch. Importing this module loads no model and opens no connection."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import gradio as gr
+
+from storage.config import load_settings
+from studio import jobs_panel, placeholders, projects, settings as settings_tab
+from studio.common import UI
+from studio.services.app_state import Studio, start_studio
+from studio.session import make_auth
+
+TABS = [
+    ("Projects", projects.build),
+    ("Write", placeholders.write),
+    ("Create", placeholders.create),
+    ("Edit", placeholders.edit),
+    ("Publish", placeholders.publish),
+    ("Audience", placeholders.audience),
+    ("Responsibility", placeholders.responsibility),
+    ("Settings", settings_tab.build),
+]
+
+CSS = Path(__file__).with_name("assets").joinpath("studio.css")
+
+
+def build_app(studio: Studio) -> gr.Blocks:
+    with gr.Blocks(title="Reelsmith", analytics_enabled=False) as app:
+        with gr.Row(elem_id="header"):
+            gr.Markdown("## 🎬 Reelsmith — open AI studio", elem_id="brand")
+            project = gr.Dropdown(label="Project", choices=[], value=None, elem_id="project-picker",
+                                  scale=0, min_width=280)
+        ui = UI(studio=studio, app=app, project=project)
+        with gr.Tabs():
+            for title, build in TABS:
+                with gr.Tab(title, id=title.lower(), elem_id=f"tab-{title.lower()}"):
+                    build(ui)
+        jobs_panel.build(ui)
+    return app
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ
+    p = argparse.ArgumentParser(prog="app.py", description="Run the Reelsmith studio (a Gradio web app).")
+    p.add_argument("--host", default=env.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                   help="interface to listen on (0.0.0.0 for a team or a container; default %(default)s)")
+    p.add_argument("--port", type=int, default=int(env.get("GRADIO_SERVER_PORT", "7860")),
+                   help="port (default %(default)s)")
+    p.add_argument("--data-dir", default=None,
+                   help="where the database, media and temp files live (env REELSMITH_DATA, default ./data)")
+    p.add_argument("--share", action="store_true",
+                   help="also open a public gradio.live link (contacts Gradio's share server)")
+    p.add_argument("--users", default=None, metavar="USER:PASS[,USER:PASS]",
+                   help="require login with these users (env REELSMITH_USERS); passwords are stored hashed")
+    p.add_argument("--auth-message", default="Reelsmith team studio — sign in.",
+                   help="text on the login page when --users is set")
+    p.add_argument("--max-upload-mb", type=int, default=None,
+                   help="hard cap on one upload in MB (env REELSMITH_MAX_UPLOAD_MB, default 2048)")
+    p.add_argument("--queue-size", type=int, default=64, help="most requests waiting in the queue")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    if args.data_dir:
+        settings = settings.with_data_dir(Path(args.data_dir))
+    if args.max_upload_mb:
+        settings = replace(settings, max_upload_mb=args.max_upload_mb)
+    if args.users:
+        settings = replace(settings, users=args.users)
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.gradio_tmp_dir))
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+    studio = start_studio(settings)
+    app = build_app(studio)
+    app.queue(max_size=args.queue_size, default_concurrency_limit=8)
+    db_files = [str(settings.data_dir / n) for n in ("reelsmith.db", "reelsmith.db-wal", "reelsmith.db-shm")]
+    try:
+        app.launch(server_name=args.host, server_port=args.port, share=args.share,
+                   auth=make_auth(studio) if settings.users else None,
+                   auth_message=args.auth_message if settings.users else None,
+                   max_file_size=f"{settings.max_upload_mb}mb",
+                   allowed_paths=[str(settings.media_dir)], blocked_paths=db_files,
+                   css_paths=[CSS] if CSS.exists() else None, theme=gr.themes.Soft(), footer_links=["api"])
+    finally:
+        studio.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

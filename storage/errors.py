@@ -1,0 +1,19 @@
+"""Errors of the store, with messages fit for a user (the UI shows them as they are)."""
+
+
+class StoreError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(StoreError):
+    pass
+
+
+class Conflict(StoreError):
+    pass
+
+
+class InvalidValue(StoreError):
+    pass

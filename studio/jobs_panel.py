@@ -1,0 +1,45 @@
+"""The Jobs panel under the tabs: recent jobs with status and progress, refreshed while open; cancel by id."""
+from __future__ import annotations
+
+import gradio as gr
+
+from storage.repo import jobs as jobs_repo
+
+from .common import UI, handler
+
+COLUMNS = ["id", "kind", "status", "progress", "message", "started", "seconds"]
+
+
+def rows(studio, limit: int = 30) -> list[list]:
+    with studio.store.session() as s:
+        out = []
+        for j in jobs_repo.list_jobs(session=s, limit=limit):
+            secs = j.seconds
+            out.append([j.id, j.kind, j.status.value, f"{j.progress * 100:.0f}%", j.message,
+                        j.started_at.strftime("%H:%M:%S") if j.started_at else "",
+                        f"{secs:.1f}" if secs is not None else ""])
+        return out
+
+
+def build(ui: UI) -> None:
+    studio = ui.studio
+    with gr.Accordion("Jobs", open=False, elem_id="jobs-panel"):
+        table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, label="Recent jobs")
+        with gr.Row():
+            job_id = gr.Number(label="Job id", precision=0, minimum=1, scale=1)
+            cancel = gr.Button("Cancel job", scale=1)
+            refresh = gr.Button("Refresh", scale=1)
+        timer = gr.Timer(2.0)
+
+    @handler
+    def do_cancel(jid):
+        if not jid:
+            raise gr.Error("Enter the id of a queued or running job.")
+        snap = studio.runner.cancel(int(jid))
+        gr.Info(f"Job #{snap.id}: {snap.status.value} — {snap.message}")
+        return rows(studio)
+
+    refresh.click(lambda: rows(studio), None, table)
+    timer.tick(lambda: rows(studio), None, table, show_progress="hidden")
+    cancel.click(do_cancel, [job_id], table)
+    ui.app.load(lambda: rows(studio), None, table)

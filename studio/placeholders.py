@@ -1,0 +1,49 @@
+"""Tabs whose capabilities are not built yet. Each says what it will hold; none shows a control that does nothing."""
+from __future__ import annotations
+
+from .common import UI, coming_soon
+
+
+def write(ui: UI) -> None:
+    coming_soon("Write", [
+        "A Fountain screenplay editor with a live scene breakdown and screen-time estimate",
+        "Versions saved in the project with a diff to the previous one",
+        "Drafting from a logline, genre and tone; scene rewrites (offline generator or a configured LLM)",
+    ], "the Write and Create issue")
+
+
+def create(ui: UI) -> None:
+    coming_soon("Create", [
+        "Storyboard frames and scene images (procedural offline renderer or a diffusion model)",
+        "Music (algorithmic composer or MusicGen) and voice-over (offline TTS or Bark-style models)",
+        "An animatic assembled from the script's scenes; every asset with its full generation settings",
+    ], "the Write and Create issue")
+
+
+def edit(ui: UI) -> None:
+    coming_soon("Edit", [
+        "Shot and scene detection (cuts, dissolves, fades), auto rough-cut with silence and dead-air removal",
+        "Captions (ASR → SRT/VTT), audio clean-up, stems and loudness; editing by transcript; vertical shorts",
+        "Exports that open in real editors (EDL, FCPXML, OTIO) and rendered files",
+    ], "the Edit issues")
+
+
+def publish(ui: UI) -> None:
+    coming_soon("Publish", [
+        "A watch page served by this studio whose player reports real viewing events",
+        "Titles, descriptions and thumbnails, with A/B tests",
+    ], "the Publish and Audience issue")
+
+
+def audience(ui: UI) -> None:
+    coming_soon("Audience", [
+        "Watch time, CTR, retention curves, segments and comment sentiment (Plotly dashboards)",
+        "Recommendations and import of platform exports",
+    ], "the Publish and Audience issue")
+
+
+def responsibility(ui: UI) -> None:
+    coming_soon("Responsibility", [
+        "Fairness dashboards (statistical parity, exposure) and SHAP explanations",
+        "Provenance of every AI-made asset as a lineage graph, content-credential manifests, review gates",
+    ], "the Responsibility issue")

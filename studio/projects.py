@@ -1,0 +1,184 @@
+"""Projects tab: create, rename and delete projects; upload media; browse assets with their previews."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from engines.media import EXTENSIONS
+from storage.repo import assets as assets_repo
+from storage.repo import projects as projects_repo
+
+from .common import UI, handler
+from .services.library import ASSET_COLUMNS, asset_cards, asset_details, project_choices
+from .session import user_id
+
+VIDEO_PLAYABLE = {".mp4", ".webm", ".ogg", ".m4v", ".mov"}
+
+
+def build(ui: UI) -> None:
+    studio = ui.studio
+    cards_state = gr.State([])  # asset ids in gallery order (per user)
+    selected = gr.State(None)   # selected asset id
+
+    with gr.Row():
+        new_name = gr.Textbox(label="New project", placeholder="Name, e.g. 'Harbour documentary'", scale=3)
+        create_btn = gr.Button("Create project", variant="primary", scale=1)
+    with gr.Accordion("Rename or delete the current project", open=False):
+        with gr.Row():
+            rename_box = gr.Textbox(label="New name", scale=3)
+            rename_btn = gr.Button("Rename", scale=1)
+        delete_btn = gr.Button("Delete project…", variant="stop")
+        with gr.Row(visible=False) as confirm_row:
+            confirm_md = gr.Markdown()
+            confirm_btn = gr.Button("Yes, delete it and all its media", variant="stop")
+            keep_btn = gr.Button("Keep it")
+
+    gr.Markdown("### Media")
+    upload = gr.File(label=f"Upload video, audio or images (up to {studio.settings.max_upload_mb} MB each)",
+                     file_count="multiple", file_types=sorted(EXTENSIONS), elem_id="upload")
+    with gr.Row():
+        cancel_btn = gr.Button("Cancel running uploads", size="sm")
+    status = gr.Markdown(elem_id="upload-status")
+    gallery = gr.Gallery(label="Assets", columns=4, height="auto", allow_preview=False, object_fit="cover",
+                         elem_id="assets-gallery")
+    with gr.Accordion("Selected asset", open=True, visible=False) as detail_box:
+        with gr.Row():
+            video = gr.Video(label="Preview", visible=False, format=None, interactive=False)
+            audio = gr.Audio(label="Preview", visible=False, type="filepath", interactive=False)
+            sheet = gr.Image(label="Contact sheet", type="filepath", interactive=False)
+        info = gr.JSON(label="Media info and provenance")
+        with gr.Row():
+            download = gr.DownloadButton("Download original")
+            del_asset_btn = gr.Button("Delete asset…", variant="stop")
+            del_asset_confirm = gr.Button("Yes, delete this asset", variant="stop", visible=False)
+    table = gr.Dataframe(headers=ASSET_COLUMNS, label="All assets", interactive=False, wrap=True)
+
+    # --- handlers ----------------------------------------------------------------------------------------------
+    def refresh(project_id):
+        cards = asset_cards(studio.store, project_id)
+        items = [(str(c.preview), c.caption) for c in cards if c.preview is not None]
+        ids = [c.id for c in cards if c.preview is not None]
+        return items, ids, [c.row for c in cards]
+
+    def picker(value=None):
+        choices = project_choices(studio.store)
+        if value is None and choices:
+            value = choices[0][1]
+        return gr.update(choices=choices, value=value)
+
+    @handler
+    def create(name, request: gr.Request):
+        with studio.store.session() as s:
+            project = projects_repo.create_project(session=s, name=name, owner_id=user_id(studio, request))
+            pid = project.id
+        gr.Info(f"Project '{project.name}' created.")
+        return picker(pid), ""
+
+    @handler
+    def rename(project_id, name):
+        if project_id is None:
+            raise gr.Error("Pick a project first.")
+        with studio.store.session() as s:
+            projects_repo.rename_project(session=s, project_id=project_id, name=name)
+        return picker(project_id), ""
+
+    @handler
+    def ask_delete(project_id):
+        if project_id is None:
+            raise gr.Error("Pick a project first.")
+        with studio.store.session() as s:
+            p = projects_repo.get_project(session=s, project_id=project_id)
+            n = len(p.assets)
+            text = f"Delete **{p.name}** with its {n} asset(s), scripts and jobs? This cannot be undone."
+        return gr.update(visible=True), text
+
+    @handler
+    def do_delete(project_id):
+        with studio.store.session() as s:
+            files = projects_repo.delete_project(session=s, project_id=project_id)
+        with studio.store.session() as s:
+            assets_repo.remove_unused_files(session=s, media=studio.store.media, files=files)
+        gr.Info("Project deleted.")
+        return picker(), gr.update(visible=False)
+
+    @handler
+    def add_media(project_id, files, request: gr.Request, progress=gr.Progress()):
+        if not files:
+            return gr.update(), None
+        if project_id is None:
+            raise gr.Error("Create or pick a project before uploading.")
+        paths = [Path(f if isinstance(f, str) else f.name) for f in files]
+        lines = []
+        for i, path in enumerate(paths):
+            job_id = studio.runner.submit("ingest", project_id=project_id, created_by_id=user_id(studio, request),
+                                          params={"path": str(path), "name": path.name, "project_id": project_id})
+            for snap in studio.runner.wait(job_id):
+                progress((i + snap.progress) / len(paths), desc=f"{path.name}: {snap.message}")
+            icon = {"done": "✅", "cancelled": "⏹️"}.get(snap.status.value, "❌")
+            lines.append(f"{icon} {snap.message}")
+        return "\n\n".join(lines), None
+
+    @handler
+    def cancel_uploads(project_id):
+        from storage.models import JobStatus
+        from storage.repo import jobs as jobs_repo
+
+        with studio.store.session() as s:
+            ids = [j.id for j in jobs_repo.list_jobs(session=s, project_id=project_id,
+                                                      statuses=[JobStatus.queued, JobStatus.running])
+                   if j.kind == "ingest"]
+        for job_id in ids:
+            studio.runner.cancel(job_id)
+        gr.Info(f"Asked {len(ids)} upload job(s) to stop." if ids else "No upload is running.")
+
+    def show(ids, evt: gr.SelectData):
+        asset_id = ids[evt.index] if evt.index is not None and evt.index < len(ids) else None
+        return (asset_id,) + details(asset_id)
+
+    def details(asset_id):
+        hidden = (gr.update(visible=False),) * 3 + (None, None, None, gr.update(visible=False))
+        if asset_id is None:
+            return hidden
+        card = next((c for c in asset_cards(studio.store, _project_of(asset_id)) if c.id == asset_id), None)
+        if card is None:
+            return hidden
+        is_video = card.kind == "video" and card.path.suffix in VIDEO_PLAYABLE
+        return (gr.update(visible=True),
+                gr.update(value=str(card.path) if is_video else None, visible=is_video),
+                gr.update(value=str(card.path) if card.kind == "audio" else None, visible=card.kind == "audio"),
+                str(card.sheet) if card.sheet else (str(card.preview) if card.preview else None),
+                asset_details(studio.store, asset_id), str(card.path), gr.update(visible=False))
+
+    def _project_of(asset_id):
+        with studio.store.session() as s:
+            return assets_repo.get_asset(session=s, asset_id=asset_id).project_id
+
+    @handler
+    def delete_asset(asset_id):
+        if asset_id is None:
+            raise gr.Error("Select an asset first.")
+        with studio.store.session() as s:
+            files = assets_repo.delete_asset(session=s, asset_id=asset_id)
+        with studio.store.session() as s:
+            assets_repo.remove_unused_files(session=s, media=studio.store.media, files=files)
+        gr.Info("Asset deleted.")
+        return None, gr.update(visible=False)
+
+    # --- wiring ------------------------------------------------------------------------------------------------
+    listing = [gallery, cards_state, table]
+    create_btn.click(create, [new_name], [ui.project, new_name])
+    new_name.submit(create, [new_name], [ui.project, new_name])
+    rename_btn.click(rename, [ui.project, rename_box], [ui.project, rename_box])
+    delete_btn.click(ask_delete, [ui.project], [confirm_row, confirm_md])
+    keep_btn.click(lambda: gr.update(visible=False), None, [confirm_row])
+    confirm_btn.click(do_delete, [ui.project], [ui.project, confirm_row])
+    ui.project.change(refresh, [ui.project], listing).then(
+        lambda: (None, gr.update(visible=False)), None, [selected, detail_box])
+    upload.upload(add_media, [ui.project, upload], [status, upload]).then(refresh, [ui.project], listing)
+    cancel_btn.click(cancel_uploads, [ui.project], None)
+    gallery.select(show, [cards_state], [selected, detail_box, video, audio, sheet, info, download,
+                                         del_asset_confirm])
+    del_asset_btn.click(lambda: gr.update(visible=True), None, [del_asset_confirm])
+    del_asset_confirm.click(delete_asset, [selected], [selected, detail_box]).then(refresh, [ui.project], listing)
+    ui.app.load(picker, None, [ui.project]).then(refresh, [ui.project], listing)

@@ -1,0 +1,136 @@
+"""The ``ingest`` task: an uploaded file → checked, probed, previewed → an asset with poster and contact sheet.
+
+Nothing is stored unless every step succeeds: the file is checked and probed where it lies, the previews are made,
+and only then are the files written into the media store and the rows committed in one transaction. If that
+transaction fails, files it had newly written are removed again.
+"""
+from __future__ import annotations
+
+import io
+import mimetypes
+from pathlib import Path
+from typing import Any
+
+from engines.base import EngineConfig
+from engines.errors import InvalidMedia, MediaTooLarge
+from engines.media import check_type, probe
+from engines.thumbs import REGISTRY as THUMBS, ThumbnailRequest
+from storage.media import StoredFile
+from storage.models import AssetKind
+from storage.repo import assets as assets_repo
+from storage.repo import preferences
+
+from .runner import JobContext, TaskOutcome, TaskSpec
+
+UPLOAD_LIMIT_KEY = "uploads"
+
+
+def upload_limit_mb(*, session, hard_cap_mb: int) -> int:
+    """The limit chosen in Settings, never above the server's hard cap."""
+    chosen = preferences.get_preference(session=session, key=UPLOAD_LIMIT_KEY).get("max_mb")
+    return min(int(chosen), hard_cap_mb) if chosen else hard_cap_mb
+
+
+def _png(image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def ingest(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
+    store = ctx.store
+    src = Path(params["path"])
+    name = Path(params.get("name") or src.name).name
+    project_id = int(params["project_id"])
+
+    # 1. Check size and type (by extension, then content)
+    ctx.report(0.02, f"Checking {name}")
+    if not src.is_file():
+        raise InvalidMedia(f"{name}: the uploaded file is gone; upload it again.")
+    with store.session() as s:
+        limit_mb = upload_limit_mb(session=s, hard_cap_mb=store.settings.max_upload_mb)
+    size = src.stat().st_size
+    if size > limit_mb * 1024 * 1024:
+        raise MediaTooLarge(f"{name} is {size / 1048576:.0f} MB; the upload limit is {limit_mb} MB.")
+    check_type(src, name)
+
+    # 2. Probe streams
+    ctx.report(0.08, f"Probing {name}")
+    info = probe(src)
+    ctx.check()
+
+    # 3. Poster and contact sheet
+    with store.session() as s:
+        choice = preferences.engine_choice(session=s, kind="thumbs")
+    engine = THUMBS.create(EngineConfig(backend=choice.get("backend") or "lite", model_id=choice.get("model_id")))
+    request = ThumbnailRequest(media=src)
+    thumbs = engine.run(request, ctx.sub(0.1, 0.85))
+    ctx.check()
+
+    # 4. Files into the media store (temp file, then rename)
+    ctx.report(0.88, "Saving to the project")
+    written: list[StoredFile] = []
+    try:
+        stored = store.media.put_file(src, ext=src.suffix.lower() or Path(name).suffix.lower())
+        written.append(stored)
+        poster = store.media.put_bytes(_png(thumbs.poster), ext=".png")
+        written.append(poster)
+        sheet = store.media.put_bytes(_png(thumbs.sheet), ext=".png")
+        written.append(sheet)
+        ctx.check()
+
+        # 5. Rows, in one transaction
+        kind = AssetKind(info.kind)
+        derived = {"source": "derived", "engine": "thumbs", "backend": thumbs.backend,
+                   "model_id": engine.config.model_id, "parameters": thumbs.parameters}
+        with store.session() as s:
+            existing = [a for a in assets_repo.list_assets(session=s, project_id=project_id)
+                        if a.content_hash == stored.sha256 and a.ext == stored.ext]
+            if existing:
+                return TaskOutcome(message=f"{name} is already in this project as '{existing[0].name}'.",
+                                   result={"asset_id": existing[0].id, "duplicate": True},
+                                   output_asset_ids=[existing[0].id])
+            asset = assets_repo.add_asset(
+                session=s, project_id=project_id, stored=stored, kind=kind, name=name,
+                mime=mimetypes.guess_type(name)[0], duration_s=info.duration_s, width=info.width,
+                height=info.height, fps=info.fps, created_by_id=ctx.created_by_id,
+                meta={"probe": info.as_dict(), "thumb_times": [round(t.time_s, 3) for t in thumbs.thumbs]},
+                provenance={"source": "upload", "parameters": {"original_name": name}})
+            poster_row = assets_repo.add_asset(
+                session=s, project_id=project_id, stored=poster, kind=AssetKind.image, name=f"{name} — poster",
+                mime="image/png", width=thumbs.poster.width, height=thumbs.poster.height,
+                parents=[(asset.id, "poster")], provenance=derived, created_by_id=ctx.created_by_id)
+            sheet_row = assets_repo.add_asset(
+                session=s, project_id=project_id, stored=sheet, kind=AssetKind.image,
+                name=f"{name} — contact sheet", mime="image/png", width=thumbs.sheet.width,
+                height=thumbs.sheet.height, parents=[(asset.id, "contact_sheet")], provenance=derived,
+                created_by_id=ctx.created_by_id)
+            ids = [asset.id, poster_row.id, sheet_row.id]
+    except BaseException:
+        with store.session() as s:
+            news = [(f.sha256, f.ext) for f in written if f.created]
+            assets_repo.remove_unused_files(session=s, media=store.media, files=news)
+        raise
+
+    ctx.report(1.0, "Done")
+    summary = _summary(info)
+    return TaskOutcome(message=f"Added {name}: {summary}.",
+                       result={"asset_id": ids[0], "poster_id": ids[1], "sheet_id": ids[2], "summary": summary,
+                               "seconds": round(thumbs.seconds, 3)},
+                       output_asset_ids=ids)
+
+
+def _summary(info) -> str:
+    parts = [info.kind]
+    if info.width and info.height:
+        parts.append(f"{info.width}×{info.height}")
+    if info.fps:
+        parts.append(f"{info.fps:.3g} fps")
+    if info.duration_s:
+        parts.append(f"{info.duration_s:.1f} s")
+    if info.audio is not None:
+        parts.append(f"audio {info.audio.sample_rate} Hz × {info.audio.channels}")
+    return ", ".join(parts)
+
+
+SPEC = TaskSpec(kind="ingest", fn=ingest, queue="cpu", title="Upload")

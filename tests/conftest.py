@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from storage.config import Settings, sqlite_url  # noqa: E402
+from storage.db import open_store  # noqa: E402
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    data = tmp_path / "data"
+    return Settings(data_dir=data, database_url=sqlite_url(data), max_upload_mb=50, cpu_workers=2)
+
+
+@pytest.fixture
+def store(settings):
+    st = open_store(settings)
+    yield st
+    st.close()

@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from engines.errors import InvalidInput
+from storage.models import JobStatus
+from storage.repo import jobs as jobs_repo
+from studio.services.runner import JobRunner, TaskOutcome, TaskSpec
+
+
+def _counting(ctx, params):
+    steps = params.get("steps", 5)
+    for i in range(steps):
+        ctx.check()
+        ctx.report((i + 1) / steps, f"step {i + 1} of {steps}")
+        time.sleep(params.get("sleep", 0.05))
+    return TaskOutcome(message=f"counted to {steps}", result={"steps": steps})
+
+
+@pytest.fixture
+def runner(store):
+    r = JobRunner(store, cpu_workers=2)
+    r.register(TaskSpec("count", _counting))
+    yield r
+    r.shutdown()
+
+
+def test_progress_is_recorded_in_the_row(runner):
+    job_id = runner.submit("count", params={"steps": 6, "sleep": 0.25})
+    seen = [(snap.status, snap.progress, snap.message) for snap in runner.wait(job_id, poll_s=0.05, timeout_s=20)]
+    final = seen[-1]
+    assert final[0] == JobStatus.done and final[1] == 1.0 and final[2] == "counted to 6"
+    partial = [p for st, p, _ in seen if st == JobStatus.running and 0 < p < 1]
+    assert partial, "expected to observe intermediate progress"
+    assert partial == sorted(partial)
+    assert any(m.startswith("step ") for _, _, m in seen)
+    with runner.store.session() as s:
+        job = jobs_repo.get_job(session=s, job_id=job_id)
+        assert job.started_at and job.finished_at and job.seconds > 1.0 and job.attempts == 1
+        assert job.result == {"steps": 6}
+
+
+def test_failure_is_recorded_with_a_readable_message(runner):
+    def bad_input(ctx, params):
+        raise InvalidInput("The script is empty: write or paste some text first.")
+
+    def bug(ctx, params):
+        return {}["missing"]
+
+    runner.register(TaskSpec("bad", bad_input))
+    runner.register(TaskSpec("bug", bug, title="Scene render"))
+    a = runner.run_to_end(runner.submit("bad"), timeout_s=10)
+    b = runner.run_to_end(runner.submit("bug"), timeout_s=10)
+    assert a.status == JobStatus.failed and a.message == "The script is empty: write or paste some text first."
+    assert b.status == JobStatus.failed and b.message.startswith("Scene render failed unexpectedly (KeyError")
+    assert "Traceback" in b.error  # the details stay in the row for whoever debugs it
+
+
+def test_cancel_a_running_job(runner):
+    job_id = runner.submit("count", params={"steps": 200, "sleep": 0.02})
+    for snap in runner.wait(job_id, poll_s=0.02, timeout_s=10):
+        if snap.status == JobStatus.running and snap.progress > 0:
+            break
+    runner.cancel(job_id)
+    final = runner.run_to_end(job_id, timeout_s=10)
+    assert final.status == JobStatus.cancelled
+    assert 0 < final.progress < 1
+
+
+def test_cancel_from_another_process_through_the_row(runner, store):
+    """The flag in the row alone (as another process or the UI of another worker would set it) stops the job."""
+    job_id = runner.submit("count", params={"steps": 200, "sleep": 0.02})
+    for snap in runner.wait(job_id, poll_s=0.02, timeout_s=10):
+        if snap.progress > 0:
+            break
+    with store.session() as s:
+        jobs_repo.request_cancel(session=s, job_id=job_id)
+    assert runner.run_to_end(job_id, timeout_s=10).status == JobStatus.cancelled
+
+
+def test_cancel_a_queued_job_never_runs_it(store):
+    started = []
+    r = JobRunner(store, cpu_workers=1)
+    r.register(TaskSpec("count", _counting))
+    r.register(TaskSpec("mark", lambda ctx, p: started.append(1) or TaskOutcome("ran")))
+    try:
+        blocker = r.submit("count", params={"steps": 10, "sleep": 0.05})
+        queued = r.submit("mark")
+        assert r.snapshot(queued).status == JobStatus.queued
+        r.cancel(queued)
+        r.run_to_end(blocker, timeout_s=10)
+        time.sleep(0.2)
+        assert r.snapshot(queued).status == JobStatus.cancelled and started == []
+    finally:
+        r.shutdown()
+
+
+def test_gpu_jobs_run_one_at_a_time_cpu_jobs_in_parallel(runner):
+    active = {"gpu": 0, "cpu": 0}
+    peak = {"gpu": 0, "cpu": 0}
+    lock = threading.Lock()
+
+    def make(queue):
+        def task(ctx, params):
+            with lock:
+                active[queue] += 1
+                peak[queue] = max(peak[queue], active[queue])
+            time.sleep(0.3)
+            with lock:
+                active[queue] -= 1
+            return TaskOutcome("ok")
+        return task
+
+    runner.register(TaskSpec("heavy", make("gpu"), queue="gpu"))
+    runner.register(TaskSpec("light", make("cpu"), queue="cpu"))
+    ids = [runner.submit("heavy") for _ in range(3)] + [runner.submit("light") for _ in range(2)]
+    for job_id in ids:
+        assert runner.run_to_end(job_id, timeout_s=20).status == JobStatus.done
+    assert peak == {"gpu": 1, "cpu": 2}
+
+
+def test_jobs_left_running_by_a_crash_are_failed_at_start_up(store):
+    with store.session() as s:
+        running = jobs_repo.create_job(session=s, kind="count")
+        queued = jobs_repo.create_job(session=s, kind="count")
+        done = jobs_repo.create_job(session=s, kind="count")
+        jobs_repo.claim_job(session=s, job_id=running.id, worker="dead-process")
+        jobs_repo.claim_job(session=s, job_id=done.id, worker="dead-process")
+        jobs_repo.finish_job(session=s, job_id=done.id, status=JobStatus.done, message="fine")
+    fresh = JobRunner(store)
+    assert fresh.recover() == 2
+    for job_id in (running.id, queued.id):
+        snap = fresh.snapshot(job_id)
+        assert snap.status == JobStatus.failed and snap.message.startswith("Interrupted")
+    assert fresh.snapshot(done.id).status == JobStatus.done
