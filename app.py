@@ -33,7 +33,7 @@ CSS = Path(__file__).with_name("assets").joinpath("studio.css")
 def build_app(studio: Studio) -> gr.Blocks:
     with gr.Blocks(title="Reelsmith", analytics_enabled=False) as app:
         with gr.Row(elem_id="header"):
-            gr.Markdown("## 🎬 Reelsmith — open AI studio", elem_id="brand")
+            gr.Markdown("## Reelsmith — open AI studio", elem_id="brand")
             project = gr.Dropdown(label="Project", choices=[], value=None, elem_id="project-picker",
                                   scale=0, min_width=280)
         ui = UI(studio=studio, app=app, project=project)
@@ -69,6 +69,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = load_settings()
     if args.data_dir:
         settings = settings.with_data_dir(Path(args.data_dir))

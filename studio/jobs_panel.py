@@ -39,7 +39,10 @@ def build(ui: UI) -> None:
         gr.Info(f"Job #{snap.id}: {snap.status.value} — {snap.message}")
         return rows(studio)
 
-    refresh.click(lambda: rows(studio), None, table)
-    timer.tick(lambda: rows(studio), None, table, show_progress="hidden")
-    cancel.click(do_cancel, [job_id], table)
-    ui.app.load(lambda: rows(studio), None, table)
+    def list_jobs():
+        return rows(studio)
+
+    refresh.click(list_jobs, None, table, api_name="list_jobs")
+    timer.tick(list_jobs, None, table, show_progress="hidden", api_visibility="private")
+    cancel.click(do_cancel, [job_id], table, api_name="cancel_job")
+    ui.app.load(list_jobs, None, table, api_visibility="private")

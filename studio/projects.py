@@ -38,10 +38,11 @@ def build(ui: UI) -> None:
     upload = gr.File(label=f"Upload video, audio or images (up to {studio.settings.max_upload_mb} MB each)",
                      file_count="multiple", file_types=sorted(EXTENSIONS), elem_id="upload")
     with gr.Row():
+        refresh_btn = gr.Button("Refresh", size="sm")
         cancel_btn = gr.Button("Cancel running uploads", size="sm")
     status = gr.Markdown(elem_id="upload-status")
     gallery = gr.Gallery(label="Assets", columns=4, height="auto", allow_preview=False, object_fit="cover",
-                         elem_id="assets-gallery")
+                         fit_columns=False, elem_id="assets-gallery")
     with gr.Accordion("Selected asset", open=True, visible=False) as detail_box:
         with gr.Row():
             video = gr.Video(label="Preview", visible=False, format=None, interactive=False)
@@ -115,8 +116,8 @@ def build(ui: UI) -> None:
                                           params={"path": str(path), "name": path.name, "project_id": project_id})
             for snap in studio.runner.wait(job_id):
                 progress((i + snap.progress) / len(paths), desc=f"{path.name}: {snap.message}")
-            icon = {"done": "✅", "cancelled": "⏹️"}.get(snap.status.value, "❌")
-            lines.append(f"{icon} {snap.message}")
+            label = {"done": "Added", "cancelled": "Cancelled"}.get(snap.status.value, "Failed")
+            lines.append(f"**{label}** — {snap.message}")
         return "\n\n".join(lines), None
 
     @handler
@@ -167,18 +168,23 @@ def build(ui: UI) -> None:
 
     # --- wiring ------------------------------------------------------------------------------------------------
     listing = [gallery, cards_state, table]
-    create_btn.click(create, [new_name], [ui.project, new_name])
-    new_name.submit(create, [new_name], [ui.project, new_name])
-    rename_btn.click(rename, [ui.project, rename_box], [ui.project, rename_box])
-    delete_btn.click(ask_delete, [ui.project], [confirm_row, confirm_md])
-    keep_btn.click(lambda: gr.update(visible=False), None, [confirm_row])
-    confirm_btn.click(do_delete, [ui.project], [ui.project, confirm_row])
-    ui.project.change(refresh, [ui.project], listing).then(
-        lambda: (None, gr.update(visible=False)), None, [selected, detail_box])
-    upload.upload(add_media, [ui.project, upload], [status, upload]).then(refresh, [ui.project], listing)
-    cancel_btn.click(cancel_uploads, [ui.project], None)
+    private = {"api_visibility": "private"}
+    create_btn.click(create, [new_name], [ui.project, new_name], api_name="create_project")
+    new_name.submit(create, [new_name], [ui.project, new_name], **private)
+    rename_btn.click(rename, [ui.project, rename_box], [ui.project, rename_box], api_name="rename_project")
+    delete_btn.click(ask_delete, [ui.project], [confirm_row, confirm_md], **private)
+    keep_btn.click(lambda: gr.update(visible=False), None, [confirm_row], **private)
+    confirm_btn.click(do_delete, [ui.project], [ui.project, confirm_row], api_name="delete_project")
+    ui.project.change(refresh, [ui.project], listing, **private).then(
+        lambda: (None, gr.update(visible=False)), None, [selected, detail_box], **private)
+    upload.upload(add_media, [ui.project, upload], [status, upload], api_name="upload_media").then(
+        refresh, [ui.project], listing, **private)
+    refresh_btn.click(refresh, [ui.project], listing, api_name="list_assets")
+    cancel_btn.click(cancel_uploads, [ui.project], None, api_name="cancel_uploads")
     gallery.select(show, [cards_state], [selected, detail_box, video, audio, sheet, info, download,
-                                         del_asset_confirm])
-    del_asset_btn.click(lambda: gr.update(visible=True), None, [del_asset_confirm])
-    del_asset_confirm.click(delete_asset, [selected], [selected, detail_box]).then(refresh, [ui.project], listing)
-    ui.app.load(picker, None, [ui.project]).then(refresh, [ui.project], listing)
+                                         del_asset_confirm], **private)
+    del_asset_btn.click(lambda: gr.update(visible=True), None, [del_asset_confirm], **private)
+    del_asset_confirm.click(delete_asset, [selected], [selected, detail_box], api_name="delete_asset").then(
+        refresh, [ui.project], listing, **private)
+    ui.app.load(picker, None, [ui.project], api_name="list_projects").then(refresh, [ui.project], listing,
+                                                                           **private)

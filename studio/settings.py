@@ -29,7 +29,7 @@ def build(ui: UI) -> None:
             model = gr.Textbox(value=current[kind].get("model_id") or "", label=f"{kind}: model id or local path",
                                placeholder="(not used by lite)", scale=2)
             save = gr.Button("Save", scale=0, min_width=80)
-        save.click(_saver(studio, kind, reg), [backend, model], None)
+        save.click(_saver(studio, kind, reg), [backend, model], None, api_name=f"set_engine_{kind}")
 
     gr.Markdown("### Uploads")
     with gr.Row():
@@ -61,9 +61,9 @@ def build(ui: UI) -> None:
         model_cache().clear()
         return describe_models()
 
-    save_limit.click(set_limit, [limit_box], None)
-    unload.click(do_unload, None, loaded)
-    ui.app.load(describe_models, None, loaded)
+    save_limit.click(set_limit, [limit_box], None, api_name="set_upload_limit")
+    unload.click(do_unload, None, loaded, api_name="unload_models")
+    ui.app.load(describe_models, None, loaded, api_visibility="private")
 
 
 def _saver(studio, kind, reg):

@@ -94,7 +94,8 @@ def ingest(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
                 session=s, project_id=project_id, stored=stored, kind=kind, name=name,
                 mime=mimetypes.guess_type(name)[0], duration_s=info.duration_s, width=info.width,
                 height=info.height, fps=info.fps, created_by_id=ctx.created_by_id,
-                meta={"probe": info.as_dict(), "thumb_times": [round(t.time_s, 3) for t in thumbs.thumbs]},
+                meta={"probe": {k: v for k, v in info.as_dict().items() if k != "path"},
+                      "thumb_times": [round(t.time_s, 3) for t in thumbs.thumbs]},
                 provenance={"source": "upload", "parameters": {"original_name": name}})
             poster_row = assets_repo.add_asset(
                 session=s, project_id=project_id, stored=poster, kind=AssetKind.image, name=f"{name} — poster",
