@@ -47,8 +47,10 @@ def frame_for(pattern: str, i: int, n: int, width: int, height: int) -> np.ndarr
 # --------------------------------------------------------------------------------------------------------------
 def write_clip(path: Path, *, size: tuple[int, int] = (160, 120), fps: int = FPS, seconds: float = 2.0,
                codec: str = "libx264", audio: str | None = "aac", pattern: str = "moving", gop: int | None = None,
-               tone_hz: float = 440.0, faststart: bool = False) -> Path:
-    """Write a clip with PyAV: ``codec`` video (yuv420p), optional ``audio`` ("aac", "pcm_s16le") mono tone."""
+               tone_hz: float = 440.0, faststart: bool = False, rotation: int = 0) -> Path:
+    """Write a clip with PyAV: ``codec`` video (yuv420p), optional ``audio`` ("aac", "pcm_s16le") mono tone.
+
+    ``rotation`` sets the display matrix (degrees counter-clockwise), as phones do for portrait video."""
     width, height = size
     n = int(round(seconds * fps))
     options = {"movflags": "faststart"} if faststart else {}
@@ -57,6 +59,8 @@ def write_clip(path: Path, *, size: tuple[int, int] = (160, 120), fps: int = FPS
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         if gop:
             video.codec_context.gop_size = gop
+        if rotation:
+            video.set_display_rotation(rotation)
         if codec == "libx264":
             video.options = {"preset": "veryfast", **({"keyint": str(gop)} if gop else {})}
         sound = None
