@@ -31,7 +31,8 @@ CSS = Path(__file__).with_name("assets").joinpath("studio.css")
 
 
 def build_app(studio: Studio) -> gr.Blocks:
-    with gr.Blocks(title="Reelsmith", analytics_enabled=False) as app:
+    # delete_cache: Gradio's copies of uploads and outputs older than a day are removed every hour.
+    with gr.Blocks(title="Reelsmith", analytics_enabled=False, delete_cache=(3600, 86400)) as app:
         with gr.Row(elem_id="header"):
             gr.Markdown("## Reelsmith — open AI studio", elem_id="brand")
             project = gr.Dropdown(label="Project", choices=[], value=None, elem_id="project-picker",

@@ -82,7 +82,8 @@ def ingest(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
         # 5. Rows, in one transaction
         kind = AssetKind(info.kind)
         derived = {"source": "derived", "engine": "thumbs", "backend": thumbs.backend,
-                   "model_id": engine.config.model_id, "parameters": thumbs.parameters}
+                   "model_id": engine.config.model_id,
+                   "parameters": {k: v for k, v in thumbs.parameters.items() if k != "media"}}
         with store.session() as s:
             existing = [a for a in assets_repo.list_assets(session=s, project_id=project_id)
                         if a.content_hash == stored.sha256 and a.ext == stored.ext]
