@@ -23,13 +23,13 @@ def rows(studio, limit: int = 30) -> list[list]:
 
 def build(ui: UI) -> None:
     studio = ui.studio
-    with gr.Accordion("Jobs", open=False, elem_id="jobs-panel"):
+    with gr.Accordion("Jobs", open=False, elem_id="jobs-panel") as panel:
         table = gr.Dataframe(headers=COLUMNS, interactive=False, wrap=True, label="Recent jobs")
         with gr.Row():
-            job_id = gr.Number(label="Job id", precision=0, minimum=1, scale=1)
+            job_id = gr.Number(label="Job id", value=None, precision=0, minimum=1, scale=1)
             cancel = gr.Button("Cancel job", scale=1)
             refresh = gr.Button("Refresh", scale=1)
-        timer = gr.Timer(2.0)
+    timer = gr.Timer(2.0)  # outside the accordion: Gradio does not run timers of a closed one
 
     @handler
     def do_cancel(jid):
@@ -46,3 +46,4 @@ def build(ui: UI) -> None:
     timer.tick(list_jobs, None, table, show_progress="hidden", api_visibility="private")
     cancel.click(do_cancel, [job_id], table, api_name="cancel_job")
     ui.app.load(list_jobs, None, table, api_visibility="private")
+    panel.expand(list_jobs, None, table, api_visibility="private")

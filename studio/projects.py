@@ -41,7 +41,7 @@ def build(ui: UI) -> None:
         refresh_btn = gr.Button("Refresh", size="sm")
         cancel_btn = gr.Button("Cancel running uploads", size="sm")
     status = gr.Markdown(elem_id="upload-status")
-    gallery = gr.Gallery(label="Assets", columns=4, height="auto", allow_preview=False, object_fit="cover",
+    gallery = gr.Gallery(label="Assets", columns=5, height=320, allow_preview=False, object_fit="cover",
                          fit_columns=False, elem_id="assets-gallery")
     with gr.Accordion("Selected asset", open=True, visible=False) as detail_box:
         with gr.Row():

@@ -55,6 +55,18 @@ def test_duplicate_project_name_is_a_readable_error(studio_server):
         client.predict("twice", api_name="/create_project")
 
 
+def test_settings_are_validated_and_stored(studio_server):
+    client = Client(studio_server.url, verbose=False)
+    client.predict("lite", "", api_name="/set_engine_thumbs")
+    with pytest.raises(Exception, match="not in the list of choices"):
+        client.predict("neural", "some/model", api_name="/set_engine_thumbs")
+    client.predict(500, api_name="/set_upload_limit")
+    con = sqlite3.connect(studio_server.data_dir / "reelsmith.db")
+    prefs = dict(con.execute("SELECT key, value FROM preferences").fetchall())
+    con.close()
+    assert '"backend": "lite"' in prefs["engine.thumbs"] and '"max_mb": 500' in prefs["uploads"]
+
+
 def test_database_file_is_not_served(studio_server):
     db = studio_server.data_dir / "reelsmith.db"
     assert db.exists()

@@ -44,6 +44,14 @@ def test_create_project_upload_clip_and_see_its_thumbnail(studio_server, tmp_pat
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / "studio-projects.png"), full_page=True)
 
+        page.locator("#jobs-panel").get_by_text("Jobs").first.click()
+        job_row = page.locator("#jobs-panel").get_by_role("row").filter(has_text="Added harbour walk.mp4").first
+        expect(job_row).to_contain_text("ingest", timeout=15_000)
+        expect(job_row).to_contain_text("done")
+        expect(job_row).to_contain_text("100%")
+        job_row.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "studio-jobs.png"), full_page=True)
+
         page.get_by_role("tab", name="Edit").click()
         expect(page.get_by_text("Not built yet")).to_be_visible()
         page.get_by_role("tab", name="Settings").click()
