@@ -61,6 +61,7 @@ class _Candidate:
     contrast: float  # luma standard deviation
     colorfulness: float  # Hasler & Süsstrunk
     hist: np.ndarray  # 3 × 32-bin colour histogram, each channel summing to 1
+    image: np.ndarray | None = None  # the frame at tile size, kept when it came from a full decode pass
 
     @property
     def exposure(self) -> float:
@@ -75,7 +76,16 @@ class _Candidate:
         return self.exposure >= USABLE_EXPOSURE
 
 
-def _features(time_s: float, rgb: np.ndarray) -> _Candidate:
+def _features(time_s: float, rgb: np.ndarray, score_side: int | None = None) -> _Candidate:
+    """Scores of one frame; with ``score_side`` the frame is kept and a copy scaled down is scored."""
+    keep = None
+    if score_side is not None and max(rgb.shape[:2]) > score_side:
+        keep = rgb
+        scale = score_side / max(rgb.shape[:2])
+        rgb = cv2.resize(rgb, (max(2, round(rgb.shape[1] * scale)), max(2, round(rgb.shape[0] * scale))),
+                         interpolation=cv2.INTER_AREA)
+    elif score_side is not None:
+        keep = rgb
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     sharpness = float(cv2.Laplacian(gray, cv2.CV_64F).var())
     hist = np.concatenate([
@@ -84,7 +94,7 @@ def _features(time_s: float, rgb: np.ndarray) -> _Candidate:
     r, g, b = (rgb[..., c].astype(np.float32) for c in range(3))
     rg, yb = r - g, 0.5 * (r + g) - b
     colorfulness = float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
-    return _Candidate(time_s, sharpness, float(gray.mean()), float(gray.std()), colorfulness, hist)
+    return _Candidate(time_s, sharpness, float(gray.mean()), float(gray.std()), colorfulness, hist, keep)
 
 
 def _pick(candidates: list[_Candidate]) -> tuple[_Candidate, float]:
@@ -354,9 +364,15 @@ class LiteThumbnailer(Engine[ThumbnailRequest, ThumbnailResult]):
         # the GOPs are long against the segments, and then one pass is as cheap and sees every frame.
         keys = keyframe_times(request.media) if duration * fps > full_pass else None
         long_gops = keys is not None and duration / len(keys) > duration / request.count / 2
+        v = info.video
+        aspect = v.display_height / v.display_width if v and v.display_width else 9 / 16
+        tile_h = max(2, round(request.tile_width * aspect))
         if duration < 2.0 or duration * fps <= full_pass or long_gops:
-            candidates, duration = self._candidates_one_pass(request, duration, fps, score_side, per_segment,
-                                                             scoring)
+            # Every frame is decoded anyway: look at twice as many candidates, and keep them at tile size so the
+            # chosen ones need no second decode.
+            candidates, duration = self._candidates_one_pass(
+                request, duration, fps, score_side, 2 * per_segment, scoring,
+                keep_side=_side_for_width(request.tile_width, aspect))
         else:
             candidates = self._candidates_by_seeking(request, duration, score_side, per_segment, scoring)
         segment = duration / request.count
@@ -368,16 +384,16 @@ class LiteThumbnailer(Engine[ThumbnailRequest, ThumbnailResult]):
             raise CorruptMedia(f"{info.name}: no video frame could be decoded.")
         chosen = [c for c, _ in picked]
 
-        # 3b. Decode the chosen frames again at tile size, and the best one at poster size.
+        # 3b. The chosen frames at tile size (decoded again unless the pass kept them), the best at poster size.
         ctx.check()
         ctx.report(0.75, "Extracting thumbnails")
-        v = info.video
-        aspect = v.display_height / v.display_width if v and v.display_width else 9 / 16
-        tile_h = max(2, round(request.tile_width * aspect))
-        frames = frames_at(request.media, [c.time_s for c in chosen], ctx=ctx,
-                           max_side=_side_for_width(request.tile_width, aspect))
-        thumbs = [Thumb(c.time_s, score, _fit_width(f.image, request.tile_width, tile_h))
-                  for (c, score), f in zip(picked, frames)]
+        if all(c.image is not None for c in chosen):
+            images = [c.image for c in chosen]
+        else:
+            images = [f.image for f in frames_at(request.media, [c.time_s for c in chosen], ctx=ctx,
+                                                 max_side=_side_for_width(request.tile_width, aspect))]
+        thumbs = [Thumb(c.time_s, score, _fit_width(image, request.tile_width, tile_h))
+                  for (c, score), image in zip(picked, images)]
         ctx.report(0.9, "Extracting the poster")
         best = chosen[_poster_index(chosen)]
         poster_frame = frames_at(request.media, [best.time_s], ctx=ctx,
@@ -387,14 +403,17 @@ class LiteThumbnailer(Engine[ThumbnailRequest, ThumbnailResult]):
         return thumbs, poster
 
     def _candidates_one_pass(self, request: ThumbnailRequest, duration: float, fps: float, score_side: int,
-                             per_segment: int, ctx: Context) -> tuple[list[_Candidate], float]:
-        """Short clip: decode it once at scoring size, scoring every frame or ``per_segment`` per segment."""
+                             per_segment: int, ctx: Context,
+                             keep_side: int | None = None) -> tuple[list[_Candidate], float]:
+        """Short clip: decode it once, scoring every frame or ``per_segment`` per segment. With ``keep_side``
+        frames are decoded at that size and kept with their candidate (scored on a copy at ``score_side``)."""
         few_frames = duration < 2.0 or duration * fps <= request.count * per_segment
         step = None if few_frames else duration / request.count / per_segment
         candidates: list[_Candidate] = []
         last = 0.0
-        for frame in iter_frames(request.media, max_side=score_side, step_s=step, ctx=ctx):
-            candidates.append(_features(frame.time_s, frame.image))
+        decode_side = max(keep_side or 0, score_side)
+        for frame in iter_frames(request.media, max_side=decode_side, step_s=step, ctx=ctx):
+            candidates.append(_features(frame.time_s, frame.image, score_side if keep_side else None))
             last = frame.time_s
             if duration > 0 and len(candidates) % 4 == 0:
                 ctx.report(frame.time_s / duration, "Scoring frames")

@@ -98,7 +98,7 @@ def test_long_video_is_sampled_by_seeking(long_mp4, monkeypatch):
 
     monkeypatch.setattr(lite, "frames_at", spy)
     one_pass = run(long_mp4, count=6, tile_width=64)
-    assert calls == [(True, 6), (True, 1)]  # scored in one decode pass; then the tiles and the poster
+    assert calls == [(True, 1)]  # one decode pass scores and keeps the tiles; only the poster is decoded again
     calls.clear()
     seeking = run(long_mp4, options={"full_pass_frames": 0}, count=6, tile_width=64)
     keyframe_calls = [n for exact, n in calls if not exact]
