@@ -60,6 +60,12 @@ def report_progress(*, session: Session, job_id: int, progress: float, message: 
     return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 
 
+def set_partial_result(*, session: Session, job_id: int, result: dict[str, Any]) -> None:
+    """Partial output of a running job (the UI shows it while the job goes on)."""
+    session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.running)
+                    .values(result=result, heartbeat_at=utcnow()).execution_options(synchronize_session=False))
+
+
 def cancel_requested(*, session: Session, job_id: int) -> bool:
     return bool(session.scalar(select(Job.cancel_requested).where(Job.id == job_id)))
 

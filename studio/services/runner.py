@@ -71,6 +71,7 @@ class JobContext(BaseContext):
         self._min_interval = min_interval_s
         self._last_write = 0.0
         self._last_poll = 0.0
+        self._last_publish = 0.0
 
     def report(self, fraction: float, message: str = "") -> None:
         now = time.monotonic()
@@ -80,6 +81,15 @@ class JobContext(BaseContext):
         with self.store.session() as s:
             if jobs_repo.report_progress(session=s, job_id=self.job_id, progress=fraction, message=message):
                 self._event.set()
+
+    def publish(self, partial: dict[str, Any], *, force: bool = False) -> None:
+        """Put partial output (e.g. the text drafted so far) in the row's result for the UI to show as it grows."""
+        now = time.monotonic()
+        if not force and now - self._last_publish < self._min_interval:
+            return
+        self._last_publish = now
+        with self.store.session() as s:
+            jobs_repo.set_partial_result(session=s, job_id=self.job_id, result=partial)
 
     def cancel(self) -> None:
         self._event.set()
@@ -129,10 +139,14 @@ class JobRunner:
 
     # --- use ---------------------------------------------------------------------------------------------------
     def submit(self, kind: str, *, params: dict[str, Any] | None = None, project_id: int | None = None,
-               input_asset_ids: list[int] | None = None, created_by_id: int | None = None) -> int:
+               input_asset_ids: list[int] | None = None, created_by_id: int | None = None,
+               queue: str | None = None) -> int:
+        """Queue a job. ``queue`` overrides the task's lane ("gpu" for a heavy backend, "cpu" otherwise)."""
         spec = self._tasks.get(kind)
         if spec is None:
             raise ReelsmithError(f"No task called '{kind}'.")
+        if queue is not None and queue != spec.queue:
+            spec = TaskSpec(spec.kind, spec.fn, queue, spec.title)
         with self.store.session() as s:
             job = jobs_repo.create_job(session=s, kind=kind, project_id=project_id, params=params or {},
                                        queue=spec.queue, input_asset_ids=input_asset_ids,

@@ -136,3 +136,23 @@ def test_jobs_left_running_by_a_crash_are_failed_at_start_up(store):
         snap = fresh.snapshot(job_id)
         assert snap.status == JobStatus.failed and snap.message.startswith("Interrupted")
     assert fresh.snapshot(done.id).status == JobStatus.done
+
+
+def test_partial_results_are_visible_while_running_and_queue_override(runner):
+    def streaming(ctx, params):
+        text = ""
+        for word in ["INT.", "HARBOUR", "-", "NIGHT"]:
+            text = f"{text} {word}".strip()
+            ctx.publish({"partial": text}, force=True)
+            time.sleep(0.15)
+        return TaskOutcome("written", result={"text": text})
+
+    runner.register(TaskSpec("stream", streaming))
+    job_id = runner.submit("stream", queue="gpu")
+    partials = [snap.result.get("partial") for snap in runner.wait(job_id, poll_s=0.03, timeout_s=10)
+                if snap.status == JobStatus.running and snap.result.get("partial")]
+    assert partials and partials[0] != "INT. HARBOUR - NIGHT" and "INT." in partials[0]
+    final = runner.snapshot(job_id)
+    assert final.result == {"text": "INT. HARBOUR - NIGHT"}
+    with runner.store.session() as s:
+        assert jobs_repo.get_job(session=s, job_id=job_id).queue == "gpu"
