@@ -63,6 +63,7 @@ def write_wav(path: Path, clip: AudioClip) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             _write(fh, clip)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
