@@ -11,15 +11,15 @@ from pathlib import Path
 import gradio as gr
 
 from storage.config import load_settings
-from studio import jobs_panel, placeholders, projects, settings as settings_tab
+from studio import create, jobs_panel, placeholders, projects, settings as settings_tab, write
 from studio.common import UI
 from studio.services.app_state import Studio, start_studio
 from studio.session import make_auth
 
 TABS = [
     ("Projects", projects.build),
-    ("Write", placeholders.write),
-    ("Create", placeholders.create),
+    ("Write", write.build),
+    ("Create", create.build),
     ("Edit", placeholders.edit),
     ("Publish", placeholders.publish),
     ("Audience", placeholders.audience),
@@ -40,8 +40,8 @@ def build_app(studio: Studio) -> gr.Blocks:
         ui = UI(studio=studio, app=app, project=project)
         with gr.Tabs():
             for title, build in TABS:
-                with gr.Tab(title, id=title.lower(), elem_id=f"tab-{title.lower()}"):
-                    build(ui)
+                with gr.Tab(title, id=title.lower(), elem_id=f"tab-{title.lower()}") as tab:
+                    build(replace(ui, tab=tab))
         jobs_panel.build(ui)
     return app
 

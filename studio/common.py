@@ -25,6 +25,7 @@ class UI:
     studio: Studio
     app: gr.Blocks
     project: gr.Dropdown  # value: project id (int) or None
+    tab: gr.Tab | None = None  # the tab being built (to refresh views when it is selected)
 
 
 def user_message(exc: BaseException) -> str:
@@ -69,3 +70,33 @@ def coming_soon(title: str, what: list[str], issue: str) -> None:
     """Say plainly what a tab will hold, with no fake controls."""
     items = "\n".join(f"- {line}" for line in what)
     gr.Markdown(f"### {title}\n\nNot built yet — it arrives with {issue}. It will hold:\n\n{items}")
+
+
+def run_and_wait(studio: Studio, kind: str, *, project_id: int | None, params: dict, request, progress,
+                 queue: str | None = None):
+    """Submit a job, feed its progress to ``gr.Progress`` until it ends; return the final snapshot or raise a
+    ``gr.Error`` with the job's own message when it failed or was cancelled."""
+    from .session import user_id
+
+    job_id = studio.runner.submit(kind, project_id=project_id, params=params, queue=queue,
+                                  created_by_id=user_id(studio, request))
+    snap = None
+    for snap in studio.runner.wait(job_id):
+        progress(snap.progress, desc=snap.message)
+    if snap.status.value != "done":
+        raise gr.Error(snap.message or f"The {kind} job {snap.status.value}.")
+    return snap
+
+
+def cancel_jobs(studio: Studio, project_id: int | None, kinds: tuple[str, ...]) -> int:
+    """Ask the project's queued or running jobs of these kinds to stop; returns how many were asked."""
+    from storage.models import JobStatus
+    from storage.repo import jobs as jobs_repo
+
+    with studio.store.session() as s:
+        ids = [j.id for j in jobs_repo.list_jobs(session=s, project_id=project_id,
+                                                  statuses=[JobStatus.queued, JobStatus.running])
+               if j.kind in kinds]
+    for job_id in ids:
+        studio.runner.cancel(job_id)
+    return len(ids)

@@ -4,22 +4,6 @@ from __future__ import annotations
 from .common import UI, coming_soon
 
 
-def write(ui: UI) -> None:
-    coming_soon("Write", [
-        "A Fountain screenplay editor with a live scene breakdown and screen-time estimate",
-        "Versions saved in the project with a diff to the previous one",
-        "Drafting from a logline, genre and tone; scene rewrites (offline generator or a configured LLM)",
-    ], "the Write and Create issue")
-
-
-def create(ui: UI) -> None:
-    coming_soon("Create", [
-        "Storyboard frames and scene images (procedural offline renderer or a diffusion model)",
-        "Music (algorithmic composer or MusicGen) and voice-over (offline TTS or Bark-style models)",
-        "An animatic assembled from the script's scenes; every asset with its full generation settings",
-    ], "the Write and Create issue")
-
-
 def edit(ui: UI) -> None:
     coming_soon("Edit", [
         "Shot and scene detection (cuts, dissolves, fades), auto rough-cut with silence and dead-air removal",

@@ -9,7 +9,7 @@ from engines.media import EXTENSIONS
 from storage.repo import assets as assets_repo
 from storage.repo import projects as projects_repo
 
-from .common import UI, handler
+from .common import UI, cancel_jobs, handler
 from .services.library import ASSET_COLUMNS, asset_cards, asset_details, project_choices
 from .session import user_id
 
@@ -122,16 +122,8 @@ def build(ui: UI) -> None:
 
     @handler
     def cancel_uploads(project_id):
-        from storage.models import JobStatus
-        from storage.repo import jobs as jobs_repo
-
-        with studio.store.session() as s:
-            ids = [j.id for j in jobs_repo.list_jobs(session=s, project_id=project_id,
-                                                      statuses=[JobStatus.queued, JobStatus.running])
-                   if j.kind == "ingest"]
-        for job_id in ids:
-            studio.runner.cancel(job_id)
-        gr.Info(f"Asked {len(ids)} upload job(s) to stop." if ids else "No upload is running.")
+        n = cancel_jobs(studio, project_id, ("ingest",))
+        gr.Info(f"Asked {n} upload job(s) to stop." if n else "No upload is running.")
 
     def show(ids, evt: gr.SelectData):
         asset_id = ids[evt.index] if evt.index is not None and evt.index < len(ids) else None

@@ -8,7 +8,6 @@ Backends: ``lite`` (eSpeak NG through ctypes, CPU, no model) and ``neural`` (Bar
 """
 from __future__ import annotations
 
-import importlib.util  # noqa: F401 - engines.registry calls importlib.util.find_spec without importing it
 
 from ..registry import registry_for
 from .lite import EspeakSpeaker, list_variants, list_voices
