@@ -12,7 +12,7 @@ from .context import CallbackContext, Context, NullContext
 from .errors import ReelsmithError
 from .registry import REGISTRIES, Registry
 
-KINDS: tuple[str, ...] = ("thumbs",)
+KINDS: tuple[str, ...] = ("thumbs", "script", "scene", "music", "speech", "animatic")
 
 
 def registries() -> dict[str, Registry]:

@@ -8,7 +8,7 @@ from storage.config import Settings
 from storage.db import Store, open_store
 from storage.repo import users as users_repo
 
-from . import ingest
+from . import creating, ingest, writing
 from .runner import JobRunner
 
 
@@ -30,7 +30,8 @@ def start_studio(settings: Settings) -> Studio:
     store = open_store(settings)
     store.media.sweep_tmp()
     runner = JobRunner(store, cpu_workers=settings.cpu_workers)
-    runner.register(ingest.SPEC)
+    for spec in [ingest.SPEC, *writing.SPECS, *creating.SPECS]:
+        runner.register(spec)
     runner.recover()
     if settings.users:
         with store.session() as s:
