@@ -12,6 +12,8 @@ from .services.creating import ANIMATIC, MUSIC, STORYBOARD, VOICEOVER, script_as
 from .services.outputs import create_engine, lane
 
 MOODS = ["hopeful", "tense", "melancholic", "playful", "dark", "warm", "eerie", "triumphant", "calm"]
+RESOLUTIONS = [("1280×720 (HD)", "1280x720"), ("1920×1080 (Full HD)", "1920x1080"), ("854×480", "854x480"),
+               ("640×360 (draft)", "640x360"), ("1080×1920 (vertical)", "1080x1920")]
 KINDS = ("scene_image", "storyboard", "music", "voice", "voiceover", "animatic")
 
 
@@ -33,7 +35,8 @@ def build(ui: UI) -> None:
             sb_h = gr.Number(value=432, precision=0, label="Height")
             sb_steps = gr.Number(value=2, precision=0, label="Steps (neural)")
         sb_btn = gr.Button("Generate a frame for every scene", variant="primary", elem_id="storyboard-btn")
-        sb_gallery = gr.Gallery(label="Storyboard", columns=3, height=360, elem_id="storyboard-gallery")
+        sb_gallery = gr.Gallery(label="Storyboard", columns=3, height=360, object_fit="contain",
+                                elem_id="storyboard-gallery")
 
     with gr.Tab("Image"):
         prompt = gr.Textbox(label="Prompt", lines=2)
@@ -49,7 +52,7 @@ def build(ui: UI) -> None:
             init = gr.Dropdown(label="Start from an image (img2img, optional)", choices=[], scale=3)
             strength = gr.Slider(0, 1, value=0.6, step=0.05, label="Strength", scale=1)
         img_btn = gr.Button("Generate", variant="primary")
-        img_gallery = gr.Gallery(label="Images", columns=4, height=300)
+        img_gallery = gr.Gallery(label="Images", columns=4, height=300, object_fit="contain")
 
     with gr.Tab("Music"):
         m_prompt = gr.Textbox(label="Describe the music", placeholder="slow hopeful piano with soft strings")
@@ -81,6 +84,7 @@ def build(ui: UI) -> None:
                     "under speech, crossfades and optional burned-in subtitles → an MP4.")
         with gr.Row():
             bed = gr.Dropdown(label="Music bed", choices=[], scale=3)
+            size = gr.Dropdown(RESOLUTIONS, value="1280x720", label="Size", scale=1, elem_id="animatic-size")
             burn = gr.Checkbox(value=True, label="Burn in subtitles", scale=1)
         an_btn = gr.Button("Render animatic", variant="primary", elem_id="animatic-btn")
         an_video = gr.Video(label="Animatic", interactive=False, format=None, elem_id="animatic-video")
@@ -89,6 +93,25 @@ def build(ui: UI) -> None:
     # --- read side ---------------------------------------------------------------------------------------------
     def path_of(a):
         return str(store.media.path_for(a.content_hash, a.ext))
+
+    def download_copy(a):
+        """The stored file under its asset name (a hard link where possible) for the download list."""
+        import os
+        import re
+        import tempfile
+        from pathlib import Path
+
+        folder = Path(tempfile.mkdtemp(dir=studio.settings.tmp_dir))
+        name = re.sub(r"[^\w .()-]+", "_", a.name.replace(":", " -")).strip() or f"asset-{a.id}{a.ext}"
+        if not name.lower().endswith(a.ext):
+            name += a.ext
+        dest = folder / name
+        try:
+            os.link(path_of(a), dest)
+        except OSError:
+            import shutil
+            shutil.copyfile(path_of(a), dest)
+        return str(dest)
 
     def scripts(project_id, current=None):
         if project_id is None:
@@ -131,7 +154,7 @@ def build(ui: UI) -> None:
         video = found[0]
         with store.session() as s:
             srt = assets_repo.child_with_role(session=s, asset_id=video.id, role="subtitles")
-        files = [path_of(video)] + ([path_of(srt)] if srt else [])
+        files = [download_copy(video)] + ([download_copy(srt)] if srt else [])
         return path_of(video), files
 
     def refresh(project_id, script_id):
@@ -202,10 +225,11 @@ def build(ui: UI) -> None:
         return path_of(a), snap.message
 
     @handler
-    def do_animatic(project_id, script_id, bed_id, burn_in, request: gr.Request, progress=gr.Progress()):
+    def do_animatic(project_id, script_id, bed_id, wh, burn_in, request: gr.Request, progress=gr.Progress()):
         need(project_id, script_id)
+        w, h = (int(x) for x in (wh or "1280x720").split("x"))
         params = {"project_id": project_id, "script_id": script_id, "music_asset_id": bed_id,
-                  "burn_subtitles": bool(burn_in)}
+                  "burn_subtitles": bool(burn_in), "width": w, "height": h}
         snap = follow("animatic", project_id, params, request, progress, "animatic")
         vid, files = latest_animatic(project_id, script_id)
         return vid, files, snap.message
@@ -231,7 +255,7 @@ def build(ui: UI) -> None:
     vo_btn.click(do_voiceover, [ui.project, script_pick, narrate, narrator, rate], [vo_list, status],
                  api_name="voiceover")
     say_btn.click(do_say, [ui.project, say_text, say_voice, rate], [say_audio, status], api_name="speak")
-    an_btn.click(do_animatic, [ui.project, script_pick, bed, burn], [an_video, an_files, status],
+    an_btn.click(do_animatic, [ui.project, script_pick, bed, size, burn], [an_video, an_files, status],
                  api_name="animatic")
     if ui.tab is not None:  # scripts written in the Write tab show up when this tab is opened
         ui.tab.select(scripts, [ui.project, script_pick], [script_pick], **private).then(

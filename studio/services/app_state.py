@@ -12,6 +12,20 @@ from . import creating, ingest, writing
 from .runner import JobRunner
 
 
+def sweep_folder(folder, older_than_s: float = 24 * 3600) -> int:
+    """Remove files and folders in ``folder`` (download copies, render scratch) older than a day."""
+    import shutil
+    import time
+
+    removed = 0
+    cutoff = time.time() - older_than_s
+    for entry in folder.iterdir() if folder.is_dir() else []:
+        if entry.stat().st_mtime < cutoff:
+            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 @dataclass
 class Studio:
     settings: Settings
@@ -29,6 +43,7 @@ def start_studio(settings: Settings) -> Studio:
         path.mkdir(parents=True, exist_ok=True)
     store = open_store(settings)
     store.media.sweep_tmp()
+    sweep_folder(settings.tmp_dir)
     runner = JobRunner(store, cpu_workers=settings.cpu_workers)
     for spec in [ingest.SPEC, *writing.SPECS, *creating.SPECS]:
         runner.register(spec)

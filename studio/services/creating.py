@@ -105,9 +105,11 @@ def storyboard(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
         ctx.check()
         sub = ctx.sub(i / n, (i + 1) / n)
         sub.report(0.0, f"Scene {i + 1} of {n}: {scene.heading}")
-        request = SceneRequest(prompt=_prompt_for(scene), caption=scene.heading, characters=tuple(scene.characters),
+        # No caption bar in the frame (caption=""): the animatic's pan and zoom would crop it, and the animatic
+        # draws the heading itself; the gallery and the asset name carry it too.
+        request = SceneRequest(prompt=_prompt_for(scene), caption="", characters=tuple(scene.characters),
                                seed=seed + scene.index, interior=scene.int_ext.startswith("INT") or None,
-                               time_of_day=scene.time_of_day or None, mood=params.get("mood"), **base)
+                               mood=params.get("mood"), **base)  # time of day: read from the heading
         result = engine.run(request, sub)
         ids += _store_images(ctx, engine, result, project_id=project_id, name=f"Storyboard {scene.index}: "
                              f"{scene.heading}"[:120],

@@ -15,7 +15,7 @@ from studio.services.creating import script_assets
 
 SCRIPT = """Title: Tide
 
-EXT. HARBOUR - NIGHT
+EXT. HARBOUR - MORNING
 
 Rain on the dock. MARA waits by the water.
 
