@@ -23,6 +23,7 @@ from storage.models import AssetKind
 from storage.repo import assets as assets_repo
 
 from .outputs import create_engine, output_batch, provenance
+from .previews import add_rows, put, render
 from .runner import JobContext, TaskOutcome, TaskSpec
 from .writing import latest_text
 
@@ -123,13 +124,17 @@ def _store_audio(ctx, engine, clip: AudioClip, *, project_id, name, meta, prompt
                  parameters=None, parents=()) -> int:
     with output_batch(ctx.store) as batch:
         stored = batch.put(clip.wav_bytes(), ".wav")
+        shown = put(render(ctx.store, stored.path), batch.put)  # waveform poster and sheet
         ctx.check()
         with ctx.store.session() as s:
-            return assets_repo.add_asset(
+            asset_id = assets_repo.add_asset(
                 session=s, project_id=project_id, stored=stored, kind=AssetKind.audio, name=name,
                 mime="audio/wav", duration_s=clip.duration_s, meta=meta, parents=list(parents),
                 created_by_id=ctx.created_by_id,
                 provenance=provenance(engine, prompt=prompt, seed=seed, parameters=parameters)).id
+            add_rows(session=s, project_id=project_id, parent_id=asset_id, name=name, previews=shown,
+                     created_by_id=ctx.created_by_id)
+            return asset_id
 
 
 def music(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
@@ -244,6 +249,7 @@ def animatic(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
             video = batch.put_file(result.path, ext=".mp4")
             srt_path = out.with_suffix(".srt")
             srt = batch.put_file(srt_path, ext=".srt") if srt_path.exists() else None
+            shown = put(render(ctx.store, video.path, ctx.sub(0.95, 0.99)), batch.put)
             with ctx.store.session() as s:
                 title = f"Animatic: {play.title or 'script'}"
                 a = assets_repo.add_asset(
@@ -253,7 +259,8 @@ def animatic(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
                                                   "scene_spans": result.scene_spans},
                     parents=parents, created_by_id=ctx.created_by_id,
                     provenance=provenance(engine, source="derived", parameters=result.parameters))
-                ids = [a.id]
+                ids = [a.id, *add_rows(session=s, project_id=project_id, parent_id=a.id, name=f"{title}.mp4",
+                                       previews=shown, created_by_id=ctx.created_by_id)]
                 if srt is not None:
                     ids.append(assets_repo.add_asset(
                         session=s, project_id=project_id, stored=srt, kind=AssetKind.subtitle,

@@ -6,20 +6,18 @@ transaction fails, files it had newly written are removed again.
 """
 from __future__ import annotations
 
-import io
 import mimetypes
 from pathlib import Path
 from typing import Any
 
-from engines.base import EngineConfig
 from engines.errors import InvalidMedia, MediaTooLarge
 from engines.media import check_type, probe
-from engines.thumbs import REGISTRY as THUMBS, ThumbnailRequest
-from storage.media import StoredFile
 from storage.models import AssetKind
 from storage.repo import assets as assets_repo
 from storage.repo import preferences
 
+from .outputs import output_batch
+from .previews import add_rows, put, render
 from .runner import JobContext, TaskOutcome, TaskSpec
 
 UPLOAD_LIMIT_KEY = "uploads"
@@ -29,12 +27,6 @@ def upload_limit_mb(*, session, hard_cap_mb: int) -> int:
     """The limit chosen in Settings, never above the server's hard cap."""
     chosen = preferences.get_preference(session=session, key=UPLOAD_LIMIT_KEY).get("max_mb")
     return min(int(chosen), hard_cap_mb) if chosen else hard_cap_mb
-
-
-def _png(image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG", optimize=True)
-    return buf.getvalue()
 
 
 def ingest(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
@@ -60,30 +52,16 @@ def ingest(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
     ctx.check()
 
     # 3. Poster and contact sheet
-    with store.session() as s:
-        choice = preferences.engine_choice(session=s, kind="thumbs")
-    engine = THUMBS.create(EngineConfig(backend=choice.get("backend") or "lite", model_id=choice.get("model_id")))
-    request = ThumbnailRequest(media=src)
-    thumbs = engine.run(request, ctx.sub(0.1, 0.85))
+    previews = render(store, src, ctx.sub(0.1, 0.85))
+    thumbs = previews.result
     ctx.check()
 
-    # 4. Files into the media store (temp file, then rename)
+    # 4. Files into the media store (temp file, then rename); 5. rows in one transaction
     ctx.report(0.88, "Saving to the project")
-    written: list[StoredFile] = []
-    try:
-        stored = store.media.put_file(src, ext=src.suffix.lower() or Path(name).suffix.lower())
-        written.append(stored)
-        poster = store.media.put_bytes(_png(thumbs.poster), ext=".png")
-        written.append(poster)
-        sheet = store.media.put_bytes(_png(thumbs.sheet), ext=".png")
-        written.append(sheet)
+    with output_batch(store) as batch:
+        stored = batch.put_file(src, ext=src.suffix.lower() or Path(name).suffix.lower())
+        put(previews, batch.put)
         ctx.check()
-
-        # 5. Rows, in one transaction
-        kind = AssetKind(info.kind)
-        derived = {"source": "derived", "engine": "thumbs", "backend": thumbs.backend,
-                   "model_id": engine.config.model_id,
-                   "parameters": {k: v for k, v in thumbs.parameters.items() if k != "media"}}
         with store.session() as s:
             existing = [a for a in assets_repo.list_assets(session=s, project_id=project_id)
                         if a.content_hash == stored.sha256 and a.ext == stored.ext]
@@ -92,27 +70,14 @@ def ingest(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
                                    result={"asset_id": existing[0].id, "duplicate": True},
                                    output_asset_ids=[existing[0].id])
             asset = assets_repo.add_asset(
-                session=s, project_id=project_id, stored=stored, kind=kind, name=name,
+                session=s, project_id=project_id, stored=stored, kind=AssetKind(info.kind), name=name,
                 mime=mimetypes.guess_type(name)[0], duration_s=info.duration_s, width=info.width,
                 height=info.height, fps=info.fps, created_by_id=ctx.created_by_id,
                 meta={"probe": {k: v for k, v in info.as_dict().items() if k != "path"},
                       "thumb_times": [round(t.time_s, 3) for t in thumbs.thumbs]},
                 provenance={"source": "upload", "parameters": {"original_name": name}})
-            poster_row = assets_repo.add_asset(
-                session=s, project_id=project_id, stored=poster, kind=AssetKind.image, name=f"{name} — poster",
-                mime="image/png", width=thumbs.poster.width, height=thumbs.poster.height,
-                parents=[(asset.id, "poster")], provenance=derived, created_by_id=ctx.created_by_id)
-            sheet_row = assets_repo.add_asset(
-                session=s, project_id=project_id, stored=sheet, kind=AssetKind.image,
-                name=f"{name} — contact sheet", mime="image/png", width=thumbs.sheet.width,
-                height=thumbs.sheet.height, parents=[(asset.id, "contact_sheet")], provenance=derived,
-                created_by_id=ctx.created_by_id)
-            ids = [asset.id, poster_row.id, sheet_row.id]
-    except BaseException:
-        with store.session() as s:
-            news = [(f.sha256, f.ext) for f in written if f.created]
-            assets_repo.remove_unused_files(session=s, media=store.media, files=news)
-        raise
+            ids = [asset.id, *add_rows(session=s, project_id=project_id, parent_id=asset.id, name=name,
+                                       previews=previews, created_by_id=ctx.created_by_id)]
 
     ctx.report(1.0, "Done")
     summary = _summary(info)
