@@ -22,12 +22,13 @@ def build(ui: UI) -> None:
         limit = upload_limit_mb(session=s, hard_cap_mb=studio.settings.max_upload_mb)
 
     for kind, reg in regs.items():
+        gr.Markdown("\n".join(f"- `{kind}` · **{name}** — {reg.info(name).description}" for name in reg.names()))
         with gr.Row():
             names = reg.names()
             choice = current[kind].get("backend") if current[kind].get("backend") in names else reg.default
             backend = gr.Dropdown(names, value=choice, label=f"{kind}: backend", scale=1)
             model = gr.Textbox(value=current[kind].get("model_id") or "", label=f"{kind}: model id or local path",
-                               placeholder="(not used by lite)", scale=2)
+                               placeholder="empty: the backend's default (not used by lite)", scale=2)
             save = gr.Button("Save", scale=0, min_width=80)
         save.click(_saver(studio, kind, reg), [backend, model], None, api_name=f"set_engine_{kind}")
 

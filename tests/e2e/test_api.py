@@ -91,3 +91,28 @@ def test_team_login_from_environment(tmp_path):
         assert owner == ("ann",)
     finally:
         stop_server(server)
+
+
+def test_write_tab_versions_breakdown_and_import(studio_server, tmp_path):
+    client = Client(studio_server.url, verbose=False)
+    update, _ = client.predict("Writers room", api_name="/create_project")
+    pid = update["value"]
+    picker, _ = client.predict(pid, "Pilot", api_name="/create_script")
+    sid = picker["value"]
+    text = "INT. KITCHEN - NIGHT\n\nAda pours tea.\n\nADA\nYou came back.\n\nEXT. STREET - DAY\n\nRain.\n"
+    summary, table, scenes = client.predict(text, api_name="/breakdown")
+    assert summary.startswith("**2 scene(s)**")
+    assert [row[1] for row in table["data"]] == ["INT. KITCHEN - NIGHT", "EXT. STREET - DAY"]
+    status, _, versions = client.predict(sid, text, "first pass", api_name="/save_version")
+    assert status == "Saved version 2."  # version 1 is the empty script made at creation
+    again, _, _ = client.predict(sid, text, "", api_name="/save_version")
+    assert again == "No changes since the last version."
+
+    latin1 = tmp_path / "old draft.fountain"
+    latin1.write_bytes("INT. CAFÉ - DAY\n\nZoë waits.\n".encode("latin-1"))
+    with pytest.raises(Exception, match="not UTF-8"):
+        client.predict(pid, sid, handle_file(str(latin1)), api_name="/import_script")
+    good = tmp_path / "good.fountain"
+    good.write_text("INT. CAFÉ - DAY\n\nZoë waits.\n", encoding="utf-8")
+    _, editor, msg = client.predict(pid, sid, handle_file(str(good)), api_name="/import_script")
+    assert "CAFÉ" in editor and msg == "Imported good.fountain as version 3."
