@@ -167,3 +167,23 @@ def test_bad_requests_fail_and_store_nothing(studio, ids, monkeypatch):
     assert offline.status == JobStatus.failed and "local" in offline.message.lower()
     assert "Traceback" not in offline.message
     assert count_assets(studio) == before
+
+
+def test_image_batch_and_img2img_from_a_project_image(studio, ids):
+    pid, _ = ids
+    first = run(studio, "scene_image", pid, request={"prompt": "EXT. LIGHTHOUSE - DUSK. Waves, tense", "seed": 3,
+                                                     "width": 256, "height": 160, "batch": 2})
+    assert first.status == JobStatus.done, first.message
+    a, b = first.result["asset_ids"]
+    with studio.store.session() as s:
+        seeds = [assets_repo.get_asset(session=s, asset_id=i).provenance.seed for i in (a, b)]
+    assert seeds == [3, 4]
+    second = run(studio, "scene_image", pid, init_asset_id=a,
+                 request={"prompt": "EXT. LIGHTHOUSE - NIGHT", "width": 256, "height": 160, "strength": 0.3})
+    assert second.status == JobStatus.done, second.message
+    [c] = second.result["asset_ids"]
+    with studio.store.session() as s:
+        links = assets_repo.links_of(session=s, asset_id=c)
+        prov = assets_repo.get_asset(session=s, asset_id=c).provenance
+    assert [(link.parent_id, link.role) for link in links if link.child_id == c] == [(a, "init_image")]
+    assert prov.parameters["strength"] == 0.3
