@@ -8,7 +8,7 @@ from storage.repo import assets as assets_repo
 from storage.repo import scripts as scripts_repo
 
 from .common import UI, cancel_jobs, handler, run_and_wait
-from .services.creating import ANIMATIC, MUSIC, STORYBOARD, VOICEOVER, script_assets
+from .services.creating import ANIMATIC, STORYBOARD, VOICEOVER, script_assets
 from .services.outputs import create_engine, lane
 
 MOODS = ["hopeful", "tense", "melancholic", "playful", "dark", "warm", "eerie", "triumphant", "calm"]

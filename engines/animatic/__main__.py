@@ -17,8 +17,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..cli import fail, progress_context, run_once
 from ..base import EngineConfig
-from ..context import CallbackContext
 from ..errors import InvalidInput, ReelsmithError
 from . import REGISTRY
 from .types import AnimaticRequest
@@ -55,8 +55,7 @@ def _read_spec(path: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    ctx = CallbackContext(
-        (lambda f, msg: print(f"{f:6.1%} {msg}", file=sys.stderr)) if args.progress else None)
+    ctx = progress_context(args.progress)
     try:
         data = _read_spec(args.spec)
         if isinstance(data, dict):
@@ -66,15 +65,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.no_subtitles:
                 data["burn_subtitles"] = False
         request = AnimaticRequest.from_dict(data, out=args.out, base=args.spec.resolve().parent)
-        engine = REGISTRY.create(EngineConfig(backend=args.backend))
-        engine.load()
-        try:
-            result = engine.run(request, ctx)
-        finally:
-            engine.unload()
+        result = run_once(REGISTRY, EngineConfig(backend=args.backend), request, ctx)
     except ReelsmithError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc)
     if args.json:
         print(json.dumps(result.summary(), indent=2))
     else:

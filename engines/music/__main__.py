@@ -12,9 +12,9 @@ import json
 import sys
 from pathlib import Path
 
+from ..cli import fail, progress_context, run_once
 from ..audio_io import write_wav
 from ..base import EngineConfig
-from ..context import CallbackContext
 from ..errors import ReelsmithError
 from . import REGISTRY
 from .types import MusicRequest
@@ -44,21 +44,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    ctx = CallbackContext(
-        (lambda f, msg: print(f"{f:6.1%} {msg}", file=sys.stderr)) if args.progress else None)
+    ctx = progress_context(args.progress)
     request = MusicRequest(prompt=args.prompt, duration_s=args.duration, seed=args.seed, mood=args.mood,
                            key=args.key, tempo_bpm=args.tempo, melody=args.melody, loop=not args.no_loop,
                            sample_rate=args.sample_rate)
     try:
-        engine = REGISTRY.create(EngineConfig(backend=args.backend, model_id=args.model, device=args.device))
-        engine.load()
-        try:
-            result = engine.run(request, ctx)
-        finally:
-            engine.unload()
+        result = run_once(REGISTRY, EngineConfig(backend=args.backend, model_id=args.model, device=args.device), request, ctx)
     except ReelsmithError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc)
     if args.out:
         try:
             write_wav(args.out, result.clip)

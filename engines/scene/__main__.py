@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..cli import fail, progress_context, run_once
 from ..base import EngineConfig
-from ..context import CallbackContext
 from ..errors import ReelsmithError
 from . import REGISTRY
 from .pnginfo import read_parameters
@@ -65,27 +65,19 @@ def main(argv: list[str] | None = None) -> int:
         try:
             print(json.dumps(read_parameters(args.png), indent=2, ensure_ascii=False))
         except ReelsmithError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+            return fail(exc)
         return 0
 
-    ctx = CallbackContext(
-        (lambda f, msg: print(f"{f:6.1%} {msg}", file=sys.stderr)) if args.progress else None)
+    ctx = progress_context(args.progress)
     try:
         request = SceneRequest(
             prompt=args.prompt, negative_prompt=args.negative, seed=args.seed, steps=args.steps,
             guidance=args.guidance, width=args.width, height=args.height, batch=args.batch, init_image=args.init,
             strength=args.strength, caption=args.caption, characters=tuple(args.characters), mood=args.mood,
             interior=args.interior, time_of_day=args.time_of_day)
-        engine = REGISTRY.create(EngineConfig(backend=args.backend, model_id=args.model, device=args.device))
-        engine.load()
-        try:
-            result = engine.run(request, ctx)
-        finally:
-            engine.unload()
+        result = run_once(REGISTRY, EngineConfig(backend=args.backend, model_id=args.model, device=args.device), request, ctx)
     except ReelsmithError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc)
     paths = _paths(args.out, len(result.images))
     try:
         for i, path in enumerate(paths):

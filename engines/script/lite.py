@@ -613,10 +613,7 @@ class LiteWriter(Engine):
         t0 = time.perf_counter()
         # 1. Check inputs.
         play = check_rewrite(request)
-        scene = play.scenes[request.scene_index]
-        if not scene.heading:
-            raise InvalidInput("Scene 0 is the text before the first scene heading; give it a heading "
-                               "(like 'INT. KITCHEN - DAY') to rewrite it.")
+        scene = play.scenes[request.scene_index]  # check_rewrite made sure it has a heading
         ctx.report(0.1, f"Rewriting scene {scene.index}: {scene.heading}")
         wants = read_instruction(request.instruction)
         # 2. Edit in place when only length or time is asked for; otherwise write the scene anew.

@@ -409,10 +409,7 @@ class TransformersWriter(Engine):
         t0 = time.perf_counter()
         # 1. Check inputs.
         play = check_rewrite(request)
-        scene = play.scenes[request.scene_index]
-        if not scene.heading:
-            raise InvalidInput("Scene 0 is the text before the first scene heading; give it a heading "
-                               "(like 'INT. KITCHEN - DAY') to rewrite it.")
+        scene = play.scenes[request.scene_index]  # check_rewrite made sure it has a heading
         # 2. Generate, starting from the scene's own heading.
         heading_line = scene_to_fountain(scene).split("\n", 1)[0]
         prefix = heading_line + "\n\n"

@@ -193,6 +193,9 @@ def check_rewrite(request: RewriteRequest) -> Screenplay:
             or not 0 <= request.scene_index < len(play.scenes):
         raise InvalidInput(f"There is no scene {request.scene_index}: the script has scenes 0 to "
                            f"{len(play.scenes) - 1}.")
+    if not play.scenes[request.scene_index].heading:
+        raise InvalidInput("Scene 0 is the text before the first scene heading; give it a heading "
+                           "(like 'INT. KITCHEN - DAY') to rewrite it.")
     return play
 
 

@@ -10,8 +10,8 @@ import json
 import sys
 from pathlib import Path
 
+from ..cli import fail, progress_context, run_once
 from ..base import EngineConfig
-from ..context import CallbackContext
 from ..errors import ReelsmithError
 from . import REGISTRY
 from .lite import timestamp
@@ -37,19 +37,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    ctx = CallbackContext(
-        (lambda f, msg: print(f"{f:6.1%} {msg}", file=sys.stderr)) if args.progress else None)
+    ctx = progress_context(args.progress)
     try:
-        engine = REGISTRY.create(EngineConfig(backend=args.backend))
-        engine.load()
-        try:
-            result = engine.run(ThumbnailRequest(media=args.media, count=args.count, columns=args.columns,
+        result = run_once(REGISTRY, EngineConfig(backend=args.backend), ThumbnailRequest(media=args.media, count=args.count, columns=args.columns,
                                                  tile_width=args.tile_width, poster_width=args.poster_width), ctx)
-        finally:
-            engine.unload()
     except ReelsmithError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc)
     try:
         if args.out:
             result.sheet.save(args.out)
