@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> None:
                    auth=make_auth(studio) if settings.users else None,
                    auth_message=args.auth_message if settings.users else None,
                    max_file_size=f"{settings.max_upload_mb}mb",
-                   allowed_paths=[str(settings.media_dir)], blocked_paths=db_files,
+                   # media files and download copies only; the database is refused outright
+                   allowed_paths=[str(settings.media_dir), str(settings.tmp_dir)], blocked_paths=db_files,
                    css_paths=[CSS] if CSS.exists() else None, theme=gr.themes.Soft(), footer_links=["api"])
     finally:
         studio.close()

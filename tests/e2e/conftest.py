@@ -61,6 +61,14 @@ def stop_server(server: Server) -> None:
 
 @pytest.fixture(scope="session")
 def studio_server(tmp_path_factory):
-    server = start_server(tmp_path_factory.mktemp("studio") / "data")
+    # A data dir outside both the working directory and the system temp dir (like /data in the Docker image), so
+    # the tests see what Gradio really serves from it.
+    import shutil
+    import tempfile
+
+    outside = Path(tempfile.mkdtemp(prefix="reelsmith-e2e-", dir="/var/tmp")) if Path("/var/tmp").is_dir() \
+        else tmp_path_factory.mktemp("studio")
+    server = start_server(outside / "data")
     yield server
     stop_server(server)
+    shutil.rmtree(outside, ignore_errors=True)
