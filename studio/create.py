@@ -34,7 +34,10 @@ def build(ui: UI) -> None:
             sb_w = gr.Number(value=768, precision=0, label="Width")
             sb_h = gr.Number(value=432, precision=0, label="Height")
             sb_steps = gr.Number(value=2, precision=0, label="Steps (neural)")
-        sb_btn = gr.Button("Generate a frame for every scene", variant="primary", elem_id="storyboard-btn")
+        with gr.Row():
+            sb_btn = gr.Button("Generate a frame for every scene", variant="primary", elem_id="storyboard-btn",
+                               scale=3)
+            sb_missing = gr.Checkbox(value=False, label="Only scenes without a frame (resume)", scale=1)
         sb_gallery = gr.Gallery(label="Storyboard", columns=3, height=360, object_fit="contain",
                                 elem_id="storyboard-gallery")
 
@@ -70,8 +73,10 @@ def build(ui: UI) -> None:
             narrate = gr.Checkbox(value=True, label="Narrate the action lines")
             narrator = gr.Textbox(value="", label="Narrator voice (empty: default)", placeholder="en-gb, en-us+f3…")
             rate = gr.Slider(100, 260, value=165, step=5, label="Words per minute")
-        vo_btn = gr.Button("Voice the whole script (a character voice each)", variant="primary",
-                           elem_id="voiceover-btn")
+        with gr.Row():
+            vo_btn = gr.Button("Voice the whole script (a character voice each)", variant="primary",
+                               elem_id="voiceover-btn", scale=3)
+            vo_missing = gr.Checkbox(value=False, label="Only scenes without voice-over (resume)", scale=1)
         vo_list = gr.Dataframe(headers=["scene", "asset", "seconds"], interactive=False)
         with gr.Accordion("Say one line", open=False):
             say_text = gr.Textbox(label="Text", lines=2)
@@ -175,9 +180,10 @@ def build(ui: UI) -> None:
 
     # --- actions -----------------------------------------------------------------------------------------------
     @handler
-    def do_storyboard(project_id, script_id, seed_v, mood, w, h, st, request: gr.Request, progress=gr.Progress()):
+    def do_storyboard(project_id, script_id, seed_v, mood, w, h, st, missing, request: gr.Request,
+                      progress=gr.Progress()):
         need(project_id, script_id)
-        params = {"project_id": project_id, "script_id": script_id, "mood": mood,
+        params = {"project_id": project_id, "script_id": script_id, "mood": mood, "missing_only": bool(missing),
                   "request": {"seed": int(seed_v or 0), "width": int(w), "height": int(h), "steps": int(st)}}
         snap = follow("storyboard", project_id, params, request, progress, "scene")
         return storyboard_items(project_id, script_id), snap.message
@@ -206,9 +212,10 @@ def build(ui: UI) -> None:
         return path_of(a), snap.message
 
     @handler
-    def do_voiceover(project_id, script_id, narr, who, wpm, request: gr.Request, progress=gr.Progress()):
+    def do_voiceover(project_id, script_id, narr, who, wpm, missing, request: gr.Request, progress=gr.Progress()):
         need(project_id, script_id)
         params = {"project_id": project_id, "script_id": script_id, "narrate_action": bool(narr),
+                  "missing_only": bool(missing),
                   "narrator": (who or "").strip() or None, "rate_wpm": int(wpm)}
         snap = follow("voiceover", project_id, params, request, progress, "speech")
         return voice_rows(project_id, script_id), snap.message
@@ -246,13 +253,13 @@ def build(ui: UI) -> None:
     refresh_btn.click(scripts, [ui.project, script_pick], [script_pick], **private).then(
         refresh, [ui.project, script_pick], views, **private)
     cancel_btn.click(do_cancel, [ui.project], [status], **private)
-    sb_btn.click(do_storyboard, [ui.project, script_pick, sb_seed, sb_mood, sb_w, sb_h, sb_steps],
+    sb_btn.click(do_storyboard, [ui.project, script_pick, sb_seed, sb_mood, sb_w, sb_h, sb_steps, sb_missing],
                  [sb_gallery, status], api_name="storyboard")
     img_btn.click(do_image, [ui.project, prompt, negative, seed, steps, guidance, width, height, batch, init,
                              strength], [img_gallery, status], api_name="generate_image")
     m_btn.click(do_music, [ui.project, m_prompt, m_mood, m_dur, m_seed, m_key, m_tempo], [m_audio, status],
                 api_name="compose_music").then(images_and_beds, [ui.project], [init, bed], **private)
-    vo_btn.click(do_voiceover, [ui.project, script_pick, narrate, narrator, rate], [vo_list, status],
+    vo_btn.click(do_voiceover, [ui.project, script_pick, narrate, narrator, rate, vo_missing], [vo_list, status],
                  api_name="voiceover")
     say_btn.click(do_say, [ui.project, say_text, say_voice, rate], [say_audio, status], api_name="speak")
     an_btn.click(do_animatic, [ui.project, script_pick, bed, size, burn], [an_video, an_files, status],

@@ -100,10 +100,13 @@ def storyboard(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
     play = _scenes(ctx.store, script_id)
     base = dict(params.get("request") or {})
     seed = int(base.pop("seed", 0))
+    done = script_assets(ctx.store, project_id, script_id, STORYBOARD) if params.get("missing_only") else {}
     ids = []
     n = len(play.scenes)
     for i, scene in enumerate(play.scenes):
         ctx.check()
+        if scene.index in done:  # resuming: this scene already has a frame
+            continue
         sub = ctx.sub(i / n, (i + 1) / n)
         sub.report(0.0, f"Scene {i + 1} of {n}: {scene.heading}")
         # No caption bar in the frame (caption=""): the animatic's pan and zoom would crop it, and the animatic
@@ -115,7 +118,8 @@ def storyboard(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
         ids += _store_images(ctx, engine, result, project_id=project_id, name=f"Storyboard {scene.index}: "
                              f"{scene.heading}"[:120],
                              meta={"purpose": STORYBOARD, "script_id": script_id, "scene_index": scene.index})
-    return TaskOutcome(message=f"Storyboard: {len(ids)} frame(s) for {n} scene(s).", result={"asset_ids": ids},
+    kept = f", {len(done)} kept" if done else ""
+    return TaskOutcome(message=f"Storyboard: {len(ids)} frame(s) for {n} scene(s){kept}.", result={"asset_ids": ids},
                        output_asset_ids=ids)
 
 
@@ -171,9 +175,12 @@ def voiceover(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
     narrator = params.get("narrator") or voices["NARRATOR"]
     rate = int(params.get("rate_wpm", 165))
     include_action = bool(params.get("narrate_action", True))
+    done = script_assets(ctx.store, project_id, script_id, VOICEOVER) if params.get("missing_only") else {}
     ids, n = [], len(play.scenes)
     for i, scene in enumerate(play.scenes):
         ctx.check()
+        if scene.index in done:  # resuming: this scene already has its voice-over
+            continue
         sub = ctx.sub(i / n, (i + 1) / n)
         parts: list[tuple[str, str]] = []
         if include_action and scene.action_text.strip():
@@ -203,7 +210,8 @@ def voiceover(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
                                 prompt="\n".join(f"{w}: {x}" for w, x in parts),
                                 parameters={"voices": {w: (narrator if w == "NARRATOR" else voices.get(w, narrator))
                                                        for w, _ in parts}, "rate_wpm": rate}))
-    return TaskOutcome(message=f"Voice-over for {len(ids)} scene(s).", result={"asset_ids": ids},
+    kept = f", {len(done)} kept" if done else ""
+    return TaskOutcome(message=f"Voice-over for {len(ids)} scene(s){kept}.", result={"asset_ids": ids},
                        output_asset_ids=ids)
 
 

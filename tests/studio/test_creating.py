@@ -187,3 +187,16 @@ def test_image_batch_and_img2img_from_a_project_image(studio, ids):
         prov = assets_repo.get_asset(session=s, asset_id=c).provenance
     assert [(link.parent_id, link.role) for link in links if link.child_id == c] == [(a, "init_image")]
     assert prov.parameters["strength"] == 0.3
+
+
+def test_storyboard_resumes_only_missing_scenes(studio, ids):
+    pid, sid = ids
+    before = script_assets(studio.store, pid, sid, "storyboard")
+    assert sorted(before) == [0, 1, 2]  # made by the earlier test
+    with studio.store.session() as s:
+        assets_repo.delete_asset(session=s, asset_id=before[1].id)
+    snap = run(studio, "storyboard", pid, script_id=sid, missing_only=True,
+               request={"seed": 7, "width": 320, "height": 176})
+    assert snap.status == JobStatus.done and snap.message.endswith("2 kept.")
+    after = script_assets(studio.store, pid, sid, "storyboard")
+    assert after[0].id == before[0].id and after[2].id == before[2].id and after[1].id != before[1].id
