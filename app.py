@@ -11,7 +11,7 @@ from pathlib import Path
 import gradio as gr
 
 from storage.config import load_settings
-from studio import create, jobs_panel, placeholders, projects, settings as settings_tab, write
+from studio import create, edit, jobs_panel, placeholders, projects, settings as settings_tab, write
 from studio.common import UI
 from studio.services.app_state import Studio, start_studio
 from studio.session import make_auth
@@ -20,7 +20,7 @@ TABS = [
     ("Projects", projects.build),
     ("Write", write.build),
     ("Create", create.build),
-    ("Edit", placeholders.edit),
+    ("Edit", edit.build),
     ("Publish", placeholders.publish),
     ("Audience", placeholders.audience),
     ("Responsibility", placeholders.responsibility),

@@ -12,13 +12,16 @@ from .context import CallbackContext, Context, NullContext
 from .errors import ReelsmithError
 from .registry import REGISTRIES, Registry
 
-KINDS: tuple[str, ...] = ("thumbs", "script", "scene", "music", "speech", "animatic")
+#: Kinds whose registry lives in a package of another name (the video enhancements share ``engines.video``).
+PACKAGES = {"stabilize": "video", "colour": "video"}
+KINDS: tuple[str, ...] = ("thumbs", "script", "scene", "music", "speech", "animatic", "shots", "autoedit",
+                          "stabilize", "colour")
 
 
 def registries() -> dict[str, Registry]:
     """Import every engine kind (cheap: backends import their heavy parts in load()) and return the registries."""
     for kind in KINDS:
-        importlib.import_module(f"engines.{kind}")
+        importlib.import_module(f"engines.{PACKAGES.get(kind, kind)}")
     return {kind: REGISTRIES[kind] for kind in KINDS}
 
 

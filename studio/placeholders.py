@@ -4,14 +4,6 @@ from __future__ import annotations
 from .common import UI, coming_soon
 
 
-def edit(ui: UI) -> None:
-    coming_soon("Edit", [
-        "Shot and scene detection (cuts, dissolves, fades), auto rough-cut with silence and dead-air removal",
-        "Captions (ASR → SRT/VTT), audio clean-up, stems and loudness; editing by transcript; vertical shorts",
-        "Exports that open in real editors (EDL, FCPXML, OTIO) and rendered files",
-    ], "the Edit issues")
-
-
 def publish(ui: UI) -> None:
     coming_soon("Publish", [
         "A watch page served by this studio whose player reports real viewing events",

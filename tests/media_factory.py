@@ -131,3 +131,37 @@ def write_rotated_jpeg(path: Path, size: tuple[int, int] = (120, 80)) -> Path:
     exif[0x0112] = 6
     image.save(path, exif=exif)
     return path
+
+
+def write_talk_clip(path: Path, *, seconds: float = 6.0, gaps: tuple[tuple[float, float], ...] = ((2.0, 4.0),),
+                    size: tuple[int, int] = (160, 120), fps: int = FPS) -> Path:
+    """A moving-pattern H.264 clip whose AAC sound is a 220 Hz tone, silent during each (start, end) gap."""
+    width, height = size
+    rate = 48000
+    t = np.arange(int(seconds * rate)) / rate
+    on = np.ones_like(t, dtype=bool)
+    for start, end in gaps:
+        on &= ~((t >= start) & (t < end))
+    sound = (0.4 * np.sin(2 * np.pi * 220 * t) * on).astype(np.float32)
+    n = int(round(seconds * fps))
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.options = {"preset": "veryfast"}
+        audio = out.add_stream("aac", rate=rate, layout="mono")
+        for i in range(n):
+            frame = av.VideoFrame.from_ndarray(textured(i, width, height), format="rgb24")
+            frame.pts = i
+            for packet in video.encode(frame):
+                out.mux(packet)
+        for packet in video.encode():
+            out.mux(packet)
+        for start in range(0, sound.size, 1024):
+            frame = av.AudioFrame.from_ndarray(sound[start:start + 1024].reshape(1, -1), format="fltp",
+                                               layout="mono")
+            frame.sample_rate, frame.pts = rate, start
+            for packet in audio.encode(frame):
+                out.mux(packet)
+        for packet in audio.encode():
+            out.mux(packet)
+    return path

@@ -11,8 +11,8 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from engines.context import CallbackContext
-from engines.errors import Cancelled, CorruptMedia, InvalidMedia, ReelsmithError, UnsupportedMedia
-from engines.media import iter_frames, probe
+from engines.errors import Cancelled, CorruptMedia, InvalidMedia, UnsupportedMedia
+from engines.media import probe
 from engines.video import COLOUR, STABILIZE, ColourRequest, StabilizeRequest
 from engines.video.colour import (Lut3D, apply_gains, gray_world_gains, lab_stats, read_cube, reinhard,
                                   write_cube)
