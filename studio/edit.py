@@ -53,7 +53,7 @@ def build(ui: UI) -> None:
             shots_btn = gr.Button("Detect shots", elem_id="shots-btn")
             cut_btn = gr.Button("Rough cut (remove silences)", variant="primary", elem_id="roughcut-btn")
         with gr.Row():
-            silence_db = gr.Number(value=None, label="Silence threshold dBFS (empty: automatic)")
+            silence_db = gr.Textbox(value="", label="Silence threshold dBFS", placeholder="automatic")
             margin = gr.Number(value=0.2, label="Margin around speech (s)")
             min_silence = gr.Number(value=0.5, label="Shortest pause to cut (s)")
             min_clip = gr.Number(value=0.5, label="Shortest clip to keep (s)")
@@ -66,7 +66,7 @@ def build(ui: UI) -> None:
             formats = gr.CheckboxGroup(FORMATS, value=["edl", "fcpxml", "otio", "mp4"], label="Export", scale=3)
             export_btn = gr.Button("Export", variant="primary", scale=1, elem_id="export-btn")
         cut_video = gr.Video(label="Rough cut", interactive=False, format=None, elem_id="roughcut-video")
-        downloads = gr.File(label="Downloads", file_count="multiple", interactive=False)
+        downloads = gr.File(label="Downloads", file_count="multiple", interactive=False, elem_id="edit-downloads")
 
     # --- helpers -----------------------------------------------------------------------------------------------
     def videos(project_id, current=None):
@@ -115,6 +115,10 @@ def build(ui: UI) -> None:
     @handler
     def do_cut(project_id, asset_id, db, m, ms, mc, snap_on, request: gr.Request, progress=gr.Progress()):
         need(project_id, asset_id)
+        try:
+            db = float(db) if (db or "").strip() else None
+        except ValueError:
+            raise gr.Error(f"The silence threshold is a number of dBFS like -40, not {db!r}.") from None
         params = {"asset_id": asset_id, "silence_db": db, "margin_s": m, "min_silence_s": ms, "min_clip_s": mc,
                   "snap_to_shots": bool(snap_on)}
         snap = follow("rough_cut", project_id, params, request, progress)

@@ -73,7 +73,7 @@ def rough_cut(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
         result = engine.run(AutoEditRequest(media=path, shots=shot_times if params.get("snap_to_shots") else (),
                                             **options), ctx.sub(0.0, 0.9))
     timeline = result.timeline
-    timeline.name = f"Rough cut of {asset.name}"
+    timeline.name = f"Rough cut of {Path(asset.name).stem}"
     data = json.dumps(timeline.as_dict(), indent=1).encode()
     with output_batch(ctx.store) as batch:
         stored = batch.put(data, ".json")
