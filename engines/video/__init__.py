@@ -22,9 +22,10 @@ COLOUR = registry_for("colour")
 COLOUR.register("lite", "engines.video.colour:LiteColourCorrector",
                 description="White balance, auto exposure, Reinhard/histogram match to a reference, .cube LUTs "
                             "(CPU).")
-#: Frame interpolation is not built yet (its request/result types are in ``types``); the registry exists but is
-#: empty, so asking for it raises ``BackendUnavailable``.
 INTERPOLATE = registry_for("interpolate")
+INTERPOLATE.register("lite", "engines.video.interpolate:FlowInterpolator",
+                     description="DIS optical flow both ways, occlusion-aware (forward-backward consistency) "
+                                 "blending; ×2/3/4 frame rate or slow motion (CPU).")
 
 __all__ = ["STABILIZE", "COLOUR", "INTERPOLATE", "StabilizeRequest", "StabilizeResult", "ColourRequest",
            "ColourResult", "InterpolateRequest", "InterpolateResult"]

@@ -39,9 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     co.add_argument("--match", choices=("reinhard", "histogram"), default="reinhard")
     co.add_argument("--lut", type=Path, help=".cube 3D LUT to apply last")
     co.add_argument("--lut-strength", type=float, default=1.0)
-    it = commands.add_parser("interpolate", help="more frames by optical flow (not built yet)")
+    it = commands.add_parser("interpolate", help="more frames by optical flow (×2/3/4)")
     common(it)
-    it.add_argument("--factor", type=int, default=2)
+    it.add_argument("--factor", type=int, choices=(2, 3, 4), default=2)
     it.add_argument("--slow-motion", action="store_true", help="keep the frame rate, play factor× longer")
     return parser
 

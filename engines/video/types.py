@@ -127,9 +127,26 @@ class InterpolateResult:
     fps_in: float
     fps_out: float
     seconds: float
-    ms_per_frame: float  # per output frame
+    ms_per_frame: float  # wall time per output frame
+    duration_in_s: float = 0.0
+    duration_out_s: float = 0.0
+    audio: bool = False  # whether the output carries the source's audio (never in slow motion)
+    note: str = ""  # e.g. "slow motion: audio dropped"
+    #: Held-out-frame check on the clip's first frames at analysis size (``interpolate.evaluate``): frames,
+    #: flow_psnr, flow_ssim, blend_psnr, blend_ssim ("flow vs blend"); empty when the clip is too short.
+    quality: dict[str, Any] = field(default_factory=dict)
     backend: str = "lite"
     parameters: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def frames(self) -> int:
+        return self.frames_out
+
+    @property
+    def fps(self) -> float:
+        return self.fps_out
+
     def summary(self) -> dict[str, Any]:
-        return _plain(asdict(self))
+        data = _plain(asdict(self))
+        data["frames"], data["fps"] = self.frames, _plain(float(self.fps))
+        return data
