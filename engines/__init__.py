@@ -13,9 +13,9 @@ from .errors import ReelsmithError
 from .registry import REGISTRIES, Registry
 
 #: Kinds whose registry lives in a package of another name (the video enhancements share ``engines.video``).
-PACKAGES = {"stabilize": "video", "colour": "video"}
+PACKAGES = {"stabilize": "video", "colour": "video", "interpolate": "video"}
 KINDS: tuple[str, ...] = ("thumbs", "script", "scene", "music", "speech", "animatic", "shots", "autoedit",
-                          "stabilize", "colour")
+                          "stabilize", "colour", "interpolate")
 
 
 def registries() -> dict[str, Registry]:

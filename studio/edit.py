@@ -176,7 +176,7 @@ LUT_DIR = Path(__file__).resolve().parents[1] / "assets" / "luts"
 
 
 def enhance_tabs(ui: UI, source, status) -> None:
-    """Stabilise and colour, each showing the result next to its metrics."""
+    """Stabilise, colour and interpolate, each showing the result next to its metrics."""
     studio = ui.studio
     store = studio.store
     luts = [("none", "")] + [(p.stem.replace("_", " "), str(p)) for p in sorted(LUT_DIR.glob("*.cube"))]
@@ -201,6 +201,15 @@ def enhance_tabs(ui: UI, source, status) -> None:
         with gr.Row():
             col_video = gr.Video(label="Graded", interactive=False, format=None, scale=2)
             col_metrics = gr.JSON(label="Metrics", scale=1)
+
+    with gr.Tab("Interpolate"):
+        with gr.Row():
+            factor = gr.Radio([2, 3, 4], value=2, label="Frames per source frame")
+            slow = gr.Checkbox(value=False, label="Slow motion (keep the frame rate, no sound)")
+        int_btn = gr.Button("Interpolate", variant="primary", elem_id="interpolate-btn")
+        with gr.Row():
+            int_video = gr.Video(label="Interpolated", interactive=False, format=None, scale=2)
+            int_metrics = gr.JSON(label="Metrics (flow vs plain blending on held-out frames)", scale=1)
 
     def result_of(snap):
         with store.session() as s:
@@ -236,6 +245,15 @@ def enhance_tabs(ui: UI, source, status) -> None:
                                            kinds=[AssetKind.image, AssetKind.video], top_level_only=True)
         return gr.update(choices=[(a.name, a.id) for a in rows])
 
+    @handler
+    def do_interp(project_id, asset_id, k, slow_on, request: gr.Request, progress=gr.Progress()):
+        need(project_id, asset_id)
+        snap = run_and_wait(studio, "interpolate", project_id=project_id, request=request, progress=progress,
+                            params={"asset_id": asset_id, "factor": int(k), "slow_motion": bool(slow_on)})
+        return result_of(snap), snap.result["metrics"], snap.message
+
+    int_btn.click(do_interp, [ui.project, source, factor, slow], [int_video, int_metrics, status],
+                  api_name="interpolate")
     stab_btn.click(do_stab, [ui.project, source, smooth, crop], [stab_video, stab_metrics, status],
                    api_name="stabilize")
     col_btn.click(do_colour, [ui.project, source, wb, expo, lut, strength, reference, match],

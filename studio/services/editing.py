@@ -157,6 +157,7 @@ def _enhance(ctx: JobContext, params: dict[str, Any], kind: str, label: str, bui
         with named_errors(path, asset.name):
             result = engine.run(request, ctx.sub(0.0, 0.93))
         summary = result.summary() if hasattr(result, "summary") else _plain(result)
+        summary = {**summary, **{f"quality_{k}": v for k, v in (summary.get("quality") or {}).items()}}
         metrics = {k: v for k, v in summary.items() if isinstance(v, (int, float, str, bool)) or v is None}
         with output_batch(ctx.store) as batch:
             stored = batch.put_file(out, ext=".mp4")
@@ -209,6 +210,17 @@ def colour(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
     return _enhance(ctx, params, "colour", "graded", request)
 
 
+def interpolate(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
+    from engines.video.types import InterpolateRequest
+
+    slow = bool(params.get("slow_motion"))
+
+    def request(path, out, p):
+        return InterpolateRequest(media=path, out=out, factor=int(p.get("factor", 2)), slow_motion=slow)
+    return _enhance(ctx, params, "interpolate", "slow motion" if slow else "interpolated", request)
+
+
 SPECS = [TaskSpec("shots", shots, title="Shot detection"), TaskSpec("rough_cut", rough_cut, title="Rough cut"),
          TaskSpec("export_timeline", export_timeline, title="Export"),
-         TaskSpec("stabilize", stabilize, title="Stabilise"), TaskSpec("colour", colour, title="Colour")]
+         TaskSpec("stabilize", stabilize, title="Stabilise"), TaskSpec("colour", colour, title="Colour"),
+         TaskSpec("interpolate", interpolate, title="Interpolate")]

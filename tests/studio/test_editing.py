@@ -83,6 +83,18 @@ def test_stabilise_and_grade_store_results_with_metrics(studio, talk):
                 if link.child_id == out.id] == [asset_id]
 
 
+def test_interpolation_doubles_the_frame_rate_with_quality_figures(studio, talk):
+    pid, asset_id = talk
+    snap = run(studio, "interpolate", pid, asset_id=asset_id, factor=2)
+    assert snap.status == JobStatus.done, snap.message
+    m = snap.result["metrics"]
+    assert m["fps_out"] == 2 * m["fps_in"] and "quality_flow_psnr" in m and "quality_blend_psnr" in m
+    with studio.store.session() as s:
+        out = assets_repo.get_asset(session=s, asset_id=snap.result["asset_id"])
+        path = studio.store.media.path_for(out.content_hash, out.ext)
+    assert abs(probe(path).fps - 48) < 0.5
+
+
 def test_enhancing_an_audio_file_fails_clearly(studio, talk, tmp_path):
     pid, _ = talk
     wav = write_wav(tmp_path / "voice.wav", AudioClip(np.zeros(48000, np.float32), 48000))
