@@ -182,8 +182,8 @@ def enhance_tabs(ui: UI, source, status) -> None:
     luts = [("none", "")] + [(p.stem.replace("_", " "), str(p)) for p in sorted(LUT_DIR.glob("*.cube"))]
     with gr.Tab("Stabilise"):
         with gr.Row():
-            smooth = gr.Slider(100, 20000, value=2000, step=100, label="Smoothness (λ)")
-            crop = gr.Slider(0.02, 0.3, value=0.1, step=0.01, label="Largest crop per side")
+            smooth = gr.Slider(1000, 300000, value=100000, step=1000, label="Smoothness (λ)")
+            crop = gr.Slider(0.02, 0.35, value=0.2, step=0.01, label="Largest crop per side")
         stab_btn = gr.Button("Stabilise", variant="primary", elem_id="stabilize-btn")
         with gr.Row():
             stab_video = gr.Video(label="Stabilised", interactive=False, format=None, scale=2)

@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
 
     st = commands.add_parser("stabilize", help="remove camera shake")
     common(st)
-    st.add_argument("--smoothness", type=float, default=2000.0, help="λ of the path smoother (default 2000)")
+    st.add_argument("--smoothness", type=float, default=100000.0, help="λ of the path smoother (default 1e5)")
     st.add_argument("--crop-max", type=float, default=0.1, help="largest share of each side cropped (0.1)")
     co = commands.add_parser("colour", help="white balance, exposure, reference match, LUT")
     common(co)

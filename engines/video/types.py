@@ -27,8 +27,8 @@ class StabilizeRequest:
 
     media: Path
     out: Path
-    smoothness: float = 2000.0
-    crop_max: float = 0.1
+    smoothness: float = 100000.0
+    crop_max: float = 0.2
     #: λ of the first-difference penalty (0: none). Favours a camera that stands still over one that glides.
     first_order: float = 0.0
     #: Longest side of the pictures the motion is analysed at.
