@@ -163,10 +163,13 @@ def test_edl_parses_back(result, tmp_path):
     text = path.read_text()
     assert text.startswith("TITLE: ") and "FCM: NON-DROP FRAME" in text and "* FROM CLIP NAME: talk.mp4" in text
     assert read_edl(path, fps=FPS) == result.timeline.frame_ranges()
-    import opentimelineio as otio
-    if "cmx_3600" in otio.adapters.available_adapter_names():  # pragma: no cover - plugin not always installed
-        tl = otio.adapters.read_from_file(str(path), rate=FPS)
-        assert len(tl.video_tracks()[0]) == len(result.timeline.clips)
+    import opentimelineio as otio  # with the otio-cmx3600-adapter plugin (requirements-dev.txt)
+
+    tl = otio.adapters.read_from_file(str(path), rate=FPS)
+    clips = list(tl.video_tracks()[0].find_clips())
+    assert len(clips) == len(result.timeline.clips)
+    assert [(c.source_range.start_time.to_frames(), c.source_range.end_time_exclusive().to_frames())
+            for c in clips] == result.timeline.frame_ranges()
 
 
 def test_fcpxml_is_frame_aligned_and_parses_back(result, tmp_path):
@@ -183,6 +186,13 @@ def test_fcpxml_is_frame_aligned_and_parses_back(result, tmp_path):
         result.timeline.frame_ranges()
     assert [int(c["offset"] / fd) for c in doc["clips"]] == [a for a, _ in result.timeline.record_frames()]
     assert doc["sequence_duration"] == result.timeline.duration_frames * fd
+    import opentimelineio as otio  # OTIO's own FCPX XML reader (otio-fcpx-xml-adapter) must accept it too
+
+    tl = otio.adapters.read_from_file(str(path), adapter_name="fcpx_xml")
+    clips = list(tl.find_clips())
+    assert len(clips) == len(result.timeline.clips)
+    assert [round(c.source_range.duration.to_seconds() * FPS) for c in clips] == \
+        [b - a for a, b in result.timeline.frame_ranges()]
 
 
 def test_fcpxml_ntsc_uses_1001_rationals(tmp_path):
