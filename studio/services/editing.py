@@ -158,7 +158,8 @@ def _enhance(ctx: JobContext, params: dict[str, Any], kind: str, label: str, bui
             result = engine.run(request, ctx.sub(0.0, 0.93))
         summary = result.summary() if hasattr(result, "summary") else _plain(result)
         summary = {**summary, **{f"quality_{k}": v for k, v in (summary.get("quality") or {}).items()}}
-        metrics = {k: v for k, v in summary.items() if isinstance(v, (int, float, str, bool)) or v is None}
+        metrics = {k: v for k, v in summary.items()
+                   if k not in ("out", "media") and (isinstance(v, (int, float, str, bool)) or v is None)}
         with output_batch(ctx.store) as batch:
             stored = batch.put_file(out, ext=".mp4")
             shown = put(render(ctx.store, stored.path), batch.put)
