@@ -132,13 +132,17 @@ def _frame_time(frame, origin: float, fallback: float) -> float:
     return max(0.0, frame.time - origin) if frame.time is not None else fallback
 
 
-def _open_video(path: Path):
+def _open_video(path: Path, *, fast: bool = False):
+    """``fast`` skips the codec's in-loop deblocking (H.264/HEVC): about 15 % quicker, slightly blockier pictures,
+    fine for analysis at reduced size (shot detection), never for pictures shown to a person."""
     container = open_container(path)
     stream = video_stream(container)
     if stream is None:
         container.close()
         raise UnsupportedMedia(f"{path.name} has no video stream.")
     stream.thread_type = "AUTO"
+    if fast:
+        stream.codec_context.options = {**dict(stream.codec_context.options or {}), "skip_loop_filter": "all"}
     return container, stream
 
 
@@ -155,7 +159,7 @@ def _seek(container, stream, seconds: float, origin: float, path: Path) -> None:
 
 def iter_frames(path: str | Path, *, max_side: int | None = None, start_s: float = 0.0, end_s: float | None = None,
                 step_s: float | None = None, ctx: Context | None = None,
-                autorotate: bool = True) -> Iterator[Frame]:
+                autorotate: bool = True, fast: bool = False) -> Iterator[Frame]:
     """Decode the video frames in ``[start_s, end_s)`` once, in order, scaled to fit ``max_side``.
 
     ``step_s`` keeps the first frame at or after each multiple of ``step_s`` from ``start_s`` (one frame per
@@ -165,7 +169,7 @@ def iter_frames(path: str | Path, *, max_side: int | None = None, start_s: float
     _check_times(start_s, end_s, step_s)
     ctx = ctx or NullContext()
     path = Path(path)
-    container, stream = _open_video(path)
+    container, stream = _open_video(path, fast=fast)
     with closing(container):
         origin = stream_origin_s(container)
         fps = _fps(stream) or 25.0

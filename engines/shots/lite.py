@@ -167,7 +167,7 @@ class ShotDetector(Engine[ShotRequest, ShotResult]):
         max_side = int(self.config.options.get("max_side", MAX_SIDE))
         expected = max(1, int((info.duration_s or 0) * (info.fps or 25)))
         hists, thumbs, edges, dilated, luma, lstd, times = [], [], [], [], [], [], []
-        for frame in iter_frames(request.media, max_side=max_side, ctx=ctx):
+        for frame in iter_frames(request.media, max_side=max_side, ctx=ctx, fast=True):
             h, th, e, d, m, s = _signature(frame.image)
             hists.append(h), thumbs.append(th), edges.append(e), dilated.append(d)
             luma.append(m), lstd.append(s), times.append(frame.time_s)
