@@ -100,3 +100,25 @@ def cancel_jobs(studio: Studio, project_id: int | None, kinds: tuple[str, ...]) 
     for job_id in ids:
         studio.runner.cancel(job_id)
     return len(ids)
+
+
+def download_copy(studio: Studio, asset) -> str:
+    """The stored file under its asset's name (a hard link where possible, else a copy) in the data dir's tmp, for
+    a download list: the store names files by hash. Old copies are swept at start-up."""
+    import os
+    import re
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(dir=studio.settings.tmp_dir))
+    name = re.sub(r"[^\w .()-]+", "_", asset.name.replace(":", " -")).strip() or f"asset-{asset.id}{asset.ext}"
+    if not name.lower().endswith(asset.ext):
+        name += asset.ext
+    dest = folder / name
+    src = studio.store.media.path_for(asset.content_hash, asset.ext)
+    try:
+        os.link(src, dest)
+    except OSError:
+        shutil.copyfile(src, dest)
+    return str(dest)

@@ -7,7 +7,7 @@ from storage.models import AssetKind
 from storage.repo import assets as assets_repo
 from storage.repo import scripts as scripts_repo
 
-from .common import UI, cancel_jobs, handler, run_and_wait
+from .common import UI, cancel_jobs, download_copy, handler, run_and_wait
 from .services.creating import ANIMATIC, STORYBOARD, VOICEOVER, script_assets
 from .services.outputs import create_engine, lane
 
@@ -99,25 +99,6 @@ def build(ui: UI) -> None:
     def path_of(a):
         return str(store.media.path_for(a.content_hash, a.ext))
 
-    def download_copy(a):
-        """The stored file under its asset name (a hard link where possible) for the download list."""
-        import os
-        import re
-        import tempfile
-        from pathlib import Path
-
-        folder = Path(tempfile.mkdtemp(dir=studio.settings.tmp_dir))
-        name = re.sub(r"[^\w .()-]+", "_", a.name.replace(":", " -")).strip() or f"asset-{a.id}{a.ext}"
-        if not name.lower().endswith(a.ext):
-            name += a.ext
-        dest = folder / name
-        try:
-            os.link(path_of(a), dest)
-        except OSError:
-            import shutil
-            shutil.copyfile(path_of(a), dest)
-        return str(dest)
-
     def scripts(project_id, current=None):
         if project_id is None:
             return gr.update(choices=[], value=None)
@@ -159,7 +140,7 @@ def build(ui: UI) -> None:
         video = found[0]
         with store.session() as s:
             srt = assets_repo.child_with_role(session=s, asset_id=video.id, role="subtitles")
-        files = [download_copy(video)] + ([download_copy(srt)] if srt else [])
+        files = [download_copy(studio, video)] + ([download_copy(studio, srt)] if srt else [])
         return path_of(video), files
 
     def refresh(project_id, script_id):

@@ -2,10 +2,6 @@
 the video enhancements (stabilise, colour, interpolate) with their metrics."""
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import tempfile
 from pathlib import Path
 
 import gradio as gr
@@ -14,7 +10,7 @@ import plotly.graph_objects as go
 from storage.models import AssetKind
 from storage.repo import assets as assets_repo
 
-from .common import UI, cancel_jobs, handler, run_and_wait
+from .common import UI, cancel_jobs, download_copy, handler, run_and_wait
 
 FORMATS = [("EDL (CMX3600)", "edl"), ("FCPXML (Final Cut, Resolve)", "fcpxml"), ("OTIO", "otio"), ("MP4", "mp4")]
 KINDS = ("shots", "rough_cut", "export_timeline", "stabilize", "colour", "interpolate")
@@ -94,16 +90,6 @@ def build(ui: UI) -> None:
             meta = assets_repo.get_asset(session=s, asset_id=asset_id).meta or {}
         return (meta.get("shots") or {}).get("transitions", [])
 
-    def named_copy(asset) -> str:
-        folder = Path(tempfile.mkdtemp(dir=studio.settings.tmp_dir))
-        dest = folder / (re.sub(r"[^\w .()-]+", "_", asset.name).strip() or f"asset-{asset.id}{asset.ext}")
-        src = store.media.path_for(asset.content_hash, asset.ext)
-        try:
-            os.link(src, dest)
-        except OSError:
-            shutil.copyfile(src, dest)
-        return str(dest)
-
     # --- handlers ----------------------------------------------------------------------------------------------
     @handler
     def do_shots(project_id, asset_id, request: gr.Request, progress=gr.Progress()):
@@ -146,7 +132,8 @@ def build(ui: UI) -> None:
         snap = follow("export_timeline", project_id, params, request, progress)
         with store.session() as s:
             made = [assets_repo.get_asset(session=s, asset_id=i) for i in snap.result["asset_ids"]]
-            files = [named_copy(a) for a in made if (a.meta or {}).get("purpose", "").startswith("export_")]
+            files = [download_copy(studio, a) for a in made
+                     if (a.meta or {}).get("purpose", "").startswith("export_")]
             mp4 = next((str(store.media.path_for(a.content_hash, a.ext)) for a in made
                         if (a.meta or {}).get("purpose") == "export_mp4"), None)
         return files, mp4, snap.message

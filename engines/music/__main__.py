@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                            key=args.key, tempo_bpm=args.tempo, melody=args.melody, loop=not args.no_loop,
                            sample_rate=args.sample_rate)
     try:
-        result = run_once(REGISTRY, EngineConfig(backend=args.backend, model_id=args.model, device=args.device), request, ctx)
+        config = EngineConfig(backend=args.backend, model_id=args.model, device=args.device)
+        result = run_once(REGISTRY, config, request, ctx)
     except ReelsmithError as exc:
         return fail(exc)
     if args.out:

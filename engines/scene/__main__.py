@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             guidance=args.guidance, width=args.width, height=args.height, batch=args.batch, init_image=args.init,
             strength=args.strength, caption=args.caption, characters=tuple(args.characters), mood=args.mood,
             interior=args.interior, time_of_day=args.time_of_day)
-        result = run_once(REGISTRY, EngineConfig(backend=args.backend, model_id=args.model, device=args.device), request, ctx)
+        config = EngineConfig(backend=args.backend, model_id=args.model, device=args.device)
+        result = run_once(REGISTRY, config, request, ctx)
     except ReelsmithError as exc:
         return fail(exc)
     paths = _paths(args.out, len(result.images))

@@ -39,8 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     ctx = progress_context(args.progress)
     try:
-        result = run_once(REGISTRY, EngineConfig(backend=args.backend), ThumbnailRequest(media=args.media, count=args.count, columns=args.columns,
-                                                 tile_width=args.tile_width, poster_width=args.poster_width), ctx)
+        request = ThumbnailRequest(media=args.media, count=args.count, columns=args.columns,
+                                   tile_width=args.tile_width, poster_width=args.poster_width)
+        result = run_once(REGISTRY, EngineConfig(backend=args.backend), request, ctx)
     except ReelsmithError as exc:
         return fail(exc)
     try:
