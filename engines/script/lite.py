@@ -31,10 +31,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from ..base import Engine
 from ..context import Context
-from ..errors import InvalidInput
 from . import grammar as G
+from .base import ScriptEngine
 from .fountain import (DialogueLine, Scene, Screenplay, clean_text, format_cue, format_heading,
                        replace_scene, scene_to_fountain)
 from .types import (Beat, DialogueRequest, DialogueResult, DraftRequest, DraftResult, RewriteRequest, RewriteResult,
@@ -542,10 +541,9 @@ def _shorter(scene: Scene) -> Scene:
 # ---------------------------------------------------------------------------------------------------------------
 # The engine
 # ---------------------------------------------------------------------------------------------------------------
-class LiteWriter(Engine):
+class LiteWriter(ScriptEngine):
     """Seeded beat-sheet screenplay generator (see the module notes)."""
 
-    kind = "script"
     name = "lite"
 
     # -- draft ---------------------------------------------------------------------------------------------------
@@ -748,16 +746,6 @@ class LiteWriter(Engine):
                               parameters={"situation": situation, "characters": [s.cue for s in speakers],
                                           "lines": request.lines, "seed": request.seed})
 
-    # -- dispatch ------------------------------------------------------------------------------------------------
-    def run(self, request, ctx: Context | None = None):
-        if isinstance(request, DraftRequest):
-            return self.draft(request, ctx)
-        if isinstance(request, RewriteRequest):
-            return self.rewrite(request, ctx)
-        if isinstance(request, DialogueRequest):
-            return self.dialogue(request, ctx)
-        raise InvalidInput(f"The script engine takes a DraftRequest, RewriteRequest or DialogueRequest, not "
-                           f"{type(request).__name__}.")
 
 
 def dialogue_fountain(lines: list[DialogueLine]) -> str:

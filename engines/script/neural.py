@@ -31,10 +31,10 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..base import Engine
 from ..context import Context
 from ..errors import Cancelled, InvalidInput, ModelLoadError, ReelsmithError
 from ..models import model_cache
+from .base import ScriptEngine
 from .fountain import (DialogueLine, Screenplay, clean_text, parse, replace_scene, scene_to_fountain)
 from .lite import dialogue_fountain
 from .types import (DEFAULT_MODEL_ID, Beat, DialogueRequest, DialogueResult, DraftRequest, DraftResult,
@@ -223,10 +223,9 @@ def _speeches(text: str) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------------------------------------------------------
 # The engine
 # ---------------------------------------------------------------------------------------------------------------
-class TransformersWriter(Engine):
+class TransformersWriter(ScriptEngine):
     """Drafts, rewrites and dialogue from a causal LM (see the module notes)."""
 
-    kind = "script"
     name = "neural"
     heavy = True
 
@@ -469,13 +468,3 @@ class TransformersWriter(Engine):
                                           "lines": request.lines, "seed": request.seed,
                                           "lines_written": len(lines)})
 
-    # -- dispatch ------------------------------------------------------------------------------------------------
-    def run(self, request, ctx: Context | None = None):
-        if isinstance(request, DraftRequest):
-            return self.draft(request, ctx)
-        if isinstance(request, RewriteRequest):
-            return self.rewrite(request, ctx)
-        if isinstance(request, DialogueRequest):
-            return self.dialogue(request, ctx)
-        raise InvalidInput(f"The script engine takes a DraftRequest, RewriteRequest or DialogueRequest, not "
-                           f"{type(request).__name__}.")
