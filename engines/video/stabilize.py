@@ -101,11 +101,9 @@ def correction_needs(path: np.ndarray, smooth: np.ndarray, width: float, height:
                      for actual, target in zip(path, smooth)])
 
 
-def _shrink(actual: np.ndarray, target: np.ndarray, width: float, height: float, crop_max: float) -> np.ndarray:
-    """The point on the way from ``actual`` to ``target`` (path parameters) where the correction needs ``crop_max``.
-
-    The correction's parameters are scaled by a factor in [0, 1] found by bisection (0 = no correction)."""
-    full = params(similarity(*target) @ np.linalg.inv(similarity(*actual)))
+def _fit_factor(full: np.ndarray, width: float, height: float, crop_max: float) -> float:
+    """The largest factor in [0, 1] on a correction's parameters whose correction needs at most ``crop_max``
+    (bisection; 0 = identity, which needs no crop)."""
     lo, hi = 0.0, 1.0
     for _ in range(30):
         mid = 0.5 * (lo + hi)
@@ -113,6 +111,15 @@ def _shrink(actual: np.ndarray, target: np.ndarray, width: float, height: float,
             lo = mid
         else:
             hi = mid
+    return lo
+
+
+def _shrink(actual: np.ndarray, target: np.ndarray, width: float, height: float, crop_max: float) -> np.ndarray:
+    """The point on the way from ``actual`` to ``target`` (path parameters) where the correction needs ``crop_max``.
+
+    The correction's parameters are scaled by a factor in [0, 1] found by bisection (0 = no correction)."""
+    full = params(similarity(*target) @ np.linalg.inv(similarity(*actual)))
+    lo = _fit_factor(full, width, height, crop_max)
     point = params(similarity(*(lo * full)) @ similarity(*actual))
     point[2] = actual[2] + lo * full[2]  # keep the angle unwrapped like the path
     return point
@@ -167,14 +174,7 @@ def limit_corrections(path: np.ndarray, smooth: np.ndarray, width: float, height
         need = needed_crop(corr, width, height)
         if need > crop_max:
             clipped += 1
-            lo, hi = 0.0, 1.0  # shrink factor on the correction's parameters; 0 = identity (needs no crop)
-            for _ in range(30):
-                mid = 0.5 * (lo + hi)
-                if needed_crop(similarity(*(mid * full)), width, height) <= crop_max:
-                    lo = mid
-                else:
-                    hi = mid
-            corr = similarity(*(lo * full))
+            corr = similarity(*(_fit_factor(full, width, height, crop_max) * full))
             need = needed_crop(corr, width, height)
         corrections.append(corr)
         crop = max(crop, need)
