@@ -42,6 +42,30 @@ def frame_for(pattern: str, i: int, n: int, width: int, height: int) -> np.ndarr
     raise ValueError(pattern)
 
 
+def _encode_video(out, stream, frames) -> None:
+    """Encode RGB frames (an iterable of HxWx3 uint8) into ``stream`` and flush it."""
+    for i, image in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        frame.pts = i
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+
+
+def _encode_audio(out, stream, samples: np.ndarray, rate: int, fmt: str = "fltp", block: int = 1024) -> None:
+    """Encode mono float samples in [-1, 1] into ``stream`` (as planar float, or s16) and flush it."""
+    for start in range(0, samples.size, block):
+        chunk = samples[start:start + block]
+        data = (chunk * 32767).astype(np.int16).reshape(1, -1) if fmt == "s16" else chunk.reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(data, format=fmt, layout="mono")
+        frame.sample_rate, frame.pts = rate, start
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Writers
 # --------------------------------------------------------------------------------------------------------------
@@ -66,30 +90,11 @@ def write_clip(path: Path, *, size: tuple[int, int] = (160, 120), fps: int = FPS
         sound = None
         if audio:
             sound = out.add_stream(audio, rate=22050, layout="mono")
-        for i in range(n):
-            frame = av.VideoFrame.from_ndarray(frame_for(pattern, i, n, width, height), format="rgb24")
-            frame.pts = i
-            for packet in video.encode(frame):
-                out.mux(packet)
-        for packet in video.encode():
-            out.mux(packet)
+        _encode_video(out, video, (frame_for(pattern, i, n, width, height) for i in range(n)))
         if sound is not None:
             rate = 22050
             samples = (0.5 * np.sin(2 * np.pi * tone_hz * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
-            fmt = "fltp" if audio == "aac" else "s16"
-            block = 1024
-            for start in range(0, samples.size, block):
-                chunk = samples[start:start + block]
-                if fmt == "s16":
-                    data = (chunk * 32767).astype(np.int16).reshape(1, -1)
-                else:
-                    data = chunk.reshape(1, -1)
-                frame = av.AudioFrame.from_ndarray(data, format=fmt, layout="mono")
-                frame.sample_rate, frame.pts = rate, start
-                for packet in sound.encode(frame):
-                    out.mux(packet)
-            for packet in sound.encode():
-                out.mux(packet)
+            _encode_audio(out, sound, samples, rate, "fltp" if audio == "aac" else "s16")
     return path
 
 
@@ -133,35 +138,27 @@ def write_rotated_jpeg(path: Path, size: tuple[int, int] = (120, 80)) -> Path:
     return path
 
 
+def write_av_clip(path: Path, sound: np.ndarray, *, rate: int = 48000, size: tuple[int, int] = (160, 120),
+                  fps: int = FPS, preset: str = "veryfast") -> Path:
+    """A moving-pattern H.264 clip as long as ``sound`` (mono float samples at ``rate``), which becomes its AAC."""
+    width, height = size
+    n = int(round(sound.size / rate * fps))
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.options = {"preset": preset}
+        audio = out.add_stream("aac", rate=rate, layout="mono")
+        _encode_video(out, video, (textured(i, width, height) for i in range(n)))
+        _encode_audio(out, audio, sound.astype(np.float32), rate)
+    return path
+
+
 def write_talk_clip(path: Path, *, seconds: float = 6.0, gaps: tuple[tuple[float, float], ...] = ((2.0, 4.0),),
                     size: tuple[int, int] = (160, 120), fps: int = FPS) -> Path:
     """A moving-pattern H.264 clip whose AAC sound is a 220 Hz tone, silent during each (start, end) gap."""
-    width, height = size
     rate = 48000
     t = np.arange(int(seconds * rate)) / rate
     on = np.ones_like(t, dtype=bool)
     for start, end in gaps:
         on &= ~((t >= start) & (t < end))
-    sound = (0.4 * np.sin(2 * np.pi * 220 * t) * on).astype(np.float32)
-    n = int(round(seconds * fps))
-    with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=fps)
-        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        video.options = {"preset": "veryfast"}
-        audio = out.add_stream("aac", rate=rate, layout="mono")
-        for i in range(n):
-            frame = av.VideoFrame.from_ndarray(textured(i, width, height), format="rgb24")
-            frame.pts = i
-            for packet in video.encode(frame):
-                out.mux(packet)
-        for packet in video.encode():
-            out.mux(packet)
-        for start in range(0, sound.size, 1024):
-            frame = av.AudioFrame.from_ndarray(sound[start:start + 1024].reshape(1, -1), format="fltp",
-                                               layout="mono")
-            frame.sample_rate, frame.pts = rate, start
-            for packet in audio.encode(frame):
-                out.mux(packet)
-        for packet in audio.encode():
-            out.mux(packet)
-    return path
+    return write_av_clip(path, 0.4 * np.sin(2 * np.pi * 220 * t) * on, rate=rate, size=size, fps=fps)

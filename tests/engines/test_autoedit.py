@@ -7,7 +7,6 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
@@ -30,7 +29,7 @@ from engines.autoedit.timeline import frame_rate, timebase
 from engines.context import CallbackContext
 from engines.errors import Cancelled, InvalidInput, InvalidMedia
 from engines.media import probe, read_audio
-from tests.media_factory import textured, write_clip
+from tests.media_factory import write_av_clip, write_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 FPS = 25
@@ -44,33 +43,12 @@ EXPECTED = [(0.8, 3.2), (4.3, 5.7), (7.3, 8.7)]
 
 
 def write_talk(path: Path) -> Path:
-    size = (96, 64)
-    with av.open(str(path), "w") as out:
-        video = out.add_stream("libx264", rate=FPS)
-        video.width, video.height, video.pix_fmt = *size, "yuv420p"
-        video.options = {"preset": "ultrafast"}
-        sound = out.add_stream("aac", rate=RATE, layout="mono")
-        for i in range(int(LENGTH * FPS)):
-            frame = av.VideoFrame.from_ndarray(textured(i, *size), format="rgb24")
-            frame.pts = i
-            for packet in video.encode(frame):
-                out.mux(packet)
-        for packet in video.encode():
-            out.mux(packet)
-        t = np.arange(int(LENGTH * RATE)) / RATE
-        samples = np.zeros_like(t, dtype=np.float32)
-        for k, (a, b) in enumerate(BURSTS):
-            sel = (t >= a) & (t < b)
-            samples[sel] = 0.4 * np.sin(2 * np.pi * (300 + 100 * k) * t[sel])
-        for start in range(0, samples.size, 1024):
-            frame = av.AudioFrame.from_ndarray(samples[start:start + 1024].reshape(1, -1), format="fltp",
-                                               layout="mono")
-            frame.sample_rate, frame.pts = RATE, start
-            for packet in sound.encode(frame):
-                out.mux(packet)
-        for packet in sound.encode():
-            out.mux(packet)
-    return path
+    t = np.arange(int(LENGTH * RATE)) / RATE
+    samples = np.zeros_like(t, dtype=np.float32)
+    for k, (a, b) in enumerate(BURSTS):
+        sel = (t >= a) & (t < b)
+        samples[sel] = 0.4 * np.sin(2 * np.pi * (300 + 100 * k) * t[sel])
+    return write_av_clip(path, samples, rate=RATE, size=(96, 64), fps=FPS, preset="ultrafast")
 
 
 @pytest.fixture(scope="module")
