@@ -5,22 +5,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.e2e.test_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.e2e.browser import ARTIFACTS, create_project, studio_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_draft_storyboard_music_voice_and_animatic(studio_server):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(studio_server.url)
-        page.get_by_label("New project").fill("Storm film")
-        page.get_by_role("button", name="Create project").click()
-        expect(page.locator("#project-picker input")).to_have_value("Storm film", timeout=15_000)
+    with studio_page(studio_server.url) as page:
+        create_project(page, "Storm film")
 
         # Write: a new script, drafted from a logline, with its live breakdown
         page.get_by_role("tab", name="Write").click()
@@ -72,4 +66,3 @@ def test_draft_storyboard_music_voice_and_animatic(studio_server):
         expect(table.filter(has_text="Storyboard 4")).to_have_count(1)
         expect(table.filter(has_text="Voice-over 4")).to_have_count(1)
         expect(table.filter(has_text="Music: hopeful")).to_have_count(1)
-        browser.close()

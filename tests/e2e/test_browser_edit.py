@@ -3,26 +3,19 @@ EDL/FCPXML/OTIO/MP4 and play the cut, then stabilise and grade it with their met
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.e2e.test_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.e2e.browser import ARTIFACTS, create_project, studio_page, upload
 from tests.media_factory import write_talk_clip
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_shots_rough_cut_exports_and_enhancements(studio_server, tmp_path):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     clip = write_talk_clip(tmp_path / "interview.mp4", seconds=8.0, gaps=((2.0, 4.5),), size=(320, 180))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(studio_server.url)
-        page.get_by_label("New project").fill("Interview")
-        page.get_by_role("button", name="Create project").click()
-        expect(page.locator("#project-picker input")).to_have_value("Interview", timeout=15_000)
-        page.locator("#upload input[type=file]").set_input_files(str(clip))
-        expect(page.locator("#upload-status")).to_contain_text("Added interview.mp4", timeout=90_000)
+    with studio_page(studio_server.url) as page:
+        create_project(page, "Interview")
+        upload(page, clip)
 
         page.get_by_role("tab", name="Edit").click()
         expect(page.locator("#edit-source input")).to_have_value("interview.mp4", timeout=15_000)
@@ -57,4 +50,3 @@ def test_shots_rough_cut_exports_and_enhancements(studio_server, tmp_path):
         expect(page.locator("#edit-status")).to_contain_text("Interpolated: done", timeout=120_000)
         expect(page.get_by_text("quality_flow_psnr")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "studio-edit-interpolate.png"), full_page=True)
-        browser.close()

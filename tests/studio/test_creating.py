@@ -10,7 +10,6 @@ from engines.script import parse
 from storage.models import Asset, JobStatus
 from storage.repo import assets as assets_repo
 from storage.repo import preferences, projects, scripts
-from studio.services.app_state import start_studio
 from studio.services.creating import script_assets
 
 SCRIPT = """Title: Tide
@@ -37,16 +36,6 @@ EXT. OPEN SEA - DAWN
 
 The boat cuts through grey water.
 """
-
-
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory):
-    from storage.config import Settings, sqlite_url
-
-    data = tmp_path_factory.mktemp("create") / "data"
-    st = start_studio(Settings(data_dir=data, database_url=sqlite_url(data)))
-    yield st
-    st.close()
 
 
 @pytest.fixture(scope="module")

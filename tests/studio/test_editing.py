@@ -10,18 +10,7 @@ from engines.media import probe
 from storage.models import JobStatus
 from storage.repo import assets as assets_repo
 from storage.repo import projects
-from studio.services.app_state import start_studio
 from tests.media_factory import write_talk_clip
-
-
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory):
-    from storage.config import Settings, sqlite_url
-
-    data = tmp_path_factory.mktemp("edit") / "data"
-    st = start_studio(Settings(data_dir=data, database_url=sqlite_url(data)))
-    yield st
-    st.close()
 
 
 def ingest(studio, pid, path):
