@@ -42,7 +42,7 @@ def frame_for(pattern: str, i: int, n: int, width: int, height: int) -> np.ndarr
     raise ValueError(pattern)
 
 
-def _encode_video(out, stream, frames) -> None:
+def encode_video(out, stream, frames) -> None:
     """Encode RGB frames (an iterable of HxWx3 uint8) into ``stream`` and flush it."""
     for i, image in enumerate(frames):
         frame = av.VideoFrame.from_ndarray(image, format="rgb24")
@@ -90,7 +90,7 @@ def write_clip(path: Path, *, size: tuple[int, int] = (160, 120), fps: int = FPS
         sound = None
         if audio:
             sound = out.add_stream(audio, rate=22050, layout="mono")
-        _encode_video(out, video, (frame_for(pattern, i, n, width, height) for i in range(n)))
+        encode_video(out, video, (frame_for(pattern, i, n, width, height) for i in range(n)))
         if sound is not None:
             rate = 22050
             samples = (0.5 * np.sin(2 * np.pi * tone_hz * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
@@ -148,7 +148,7 @@ def write_av_clip(path: Path, sound: np.ndarray, *, rate: int = 48000, size: tup
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.options = {"preset": preset}
         audio = out.add_stream("aac", rate=rate, layout="mono")
-        _encode_video(out, video, (textured(i, width, height) for i in range(n)))
+        encode_video(out, video, (textured(i, width, height) for i in range(n)))
         _encode_audio(out, audio, sound.astype(np.float32), rate)
     return path
 

@@ -15,7 +15,7 @@ import pytest
 from engines.context import CallbackContext
 from engines.errors import Cancelled, InvalidInput, InvalidMedia
 from engines.shots import REGISTRY, ShotRequest, ShotResult
-from tests.media_factory import write_wav
+from tests.media_factory import encode_video, write_wav
 
 ROOT = Path(__file__).resolve().parents[2]
 W, H, FPS = 192, 108, 24
@@ -92,13 +92,7 @@ def edited_clip(tmp_path_factory) -> Path:
         stream = out.add_stream("libx264", rate=FPS)
         stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
         stream.options = {"preset": "veryfast", "crf": "20"}
-        for i, image in enumerate(_frames()):
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+        encode_video(out, stream, _frames())
     return path
 
 
