@@ -11,18 +11,21 @@ from pathlib import Path
 import gradio as gr
 
 from storage.config import load_settings
-from studio import create, edit, jobs_panel, placeholders, projects, settings as settings_tab, write
+from studio import audience, create, edit, jobs_panel, placeholders, projects, publish, write
+from studio import settings as settings_tab
 from studio.common import UI
 from studio.services.app_state import Studio, start_studio
+from studio.services.viewing import Viewing
 from studio.session import make_auth
+from studio.watch import make_router
 
 TABS = [
     ("Projects", projects.build),
     ("Write", write.build),
     ("Create", create.build),
     ("Edit", edit.build),
-    ("Publish", placeholders.publish),
-    ("Audience", placeholders.audience),
+    ("Publish", publish.build),
+    ("Audience", audience.build),
     ("Responsibility", placeholders.responsibility),
     ("Settings", settings_tab.build),
 ]
@@ -93,7 +96,9 @@ def main(argv: list[str] | None = None) -> None:
                    max_file_size=f"{settings.max_upload_mb}mb",
                    # media files and download copies only; the database is refused outright
                    allowed_paths=[str(settings.media_dir), str(settings.tmp_dir)], blocked_paths=db_files,
-                   css_paths=[CSS] if CSS.exists() else None, theme=gr.themes.Soft(), footer_links=["api"])
+                   css_paths=[CSS] if CSS.exists() else None, theme=gr.themes.Soft(), footer_links=["api"],
+                   # the public watch pages and their event endpoint live beside the studio (no login)
+                   app_kwargs={"routes": make_router(Viewing(studio.store)).routes})
     finally:
         studio.close()
 

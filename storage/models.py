@@ -243,3 +243,7 @@ class Preference(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# The publishing tables live in their own module; importing it here registers them on Base.metadata.
+from . import audience_models  # noqa: E402,F401

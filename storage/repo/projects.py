@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, InvalidValue, NotFound
@@ -61,6 +61,13 @@ def delete_project(*, session: Session, project_id: int) -> list[tuple[str, str]
     project = get_project(session=session, project_id=project_id)
     files = [(h, e) for h, e in session.execute(
         select(Asset.content_hash, Asset.ext).where(Asset.project_id == project_id))]
+    # Publications go first (with their audience data): their videos are protected from deletion otherwise.
+    from ..audience_models import Publication
+    session.execute(delete(Publication).where(Publication.project_id == project_id))
     session.delete(project)
     session.flush()
     return files
+
+
+def find_project(*, session: Session, name: str) -> Project | None:
+    return session.scalar(select(Project).where(func.lower(Project.name) == name.strip().lower()))

@@ -12,8 +12,25 @@ from storage.repo import projects, scripts
 def test_fresh_database_is_migrated_to_head(store):
     tables = set(inspect(store.engine).get_table_names())
     assert {"users", "projects", "scripts", "script_versions", "assets", "asset_links", "provenance", "jobs",
-            "job_assets", "preferences", "alembic_version"} <= tables
-    assert current_revision(store.engine) == "0001"
+            "job_assets", "preferences", "publications", "view_sessions", "view_events", "comments",
+            "imported_metrics", "experiments", "experiment_arms", "viewer_salts", "alembic_version"} <= tables
+    assert current_revision(store.engine) == "0002"
+
+
+def test_a_0001_database_upgrades_to_0002_keeping_its_rows(tmp_path):
+    from sqlalchemy import create_engine
+
+    from storage.db import migrate
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO projects (name, description, created_at, updated_at) "
+                          "VALUES ('Old', '', '2026-01-01', '2026-01-01')"))
+    migrate(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM projects")).scalar() == "Old"
+        assert "view_sessions" in inspect(conn).get_table_names()
+    assert current_revision(engine) == "0002"
 
 
 def test_migrations_match_the_models(store):

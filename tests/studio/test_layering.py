@@ -37,3 +37,7 @@ def test_storage_imports_no_ui_and_no_engine():
 def test_studio_never_imports_torch_and_services_never_import_gradio():
     assert _violations("studio", {"torch", "diffusers", "transformers"}) == []
     assert [v for v in _violations("studio", {"gradio"}) if "services" in v] == []
+
+
+def test_analytics_import_neither_ui_nor_storage():
+    assert _violations("analytics", {"gradio", "storage", "studio", "sqlalchemy"}) == []
