@@ -64,7 +64,8 @@ def build(ui: UI) -> None:
         rec_state = gr.State(None)
     with gr.Tab("Comments"):
         sent_plot = gr.Plot(elem_id="aud-sentiment")
-        sent_table = gr.Dataframe(headers=["day", "video", "score", "comment"], interactive=False, wrap=True)
+        sent_table = gr.Dataframe(headers=["day", "video", "score", "comment"], interactive=False, wrap=True,
+                                  elem_id="aud-comments")
     with gr.Tab("Experiments"):
         exp_plot = gr.Plot(elem_id="aud-experiment")
         exp_decision = gr.Markdown(elem_id="aud-decision")
@@ -107,16 +108,23 @@ def build(ui: UI) -> None:
             decision = f"**{exp['video']}** · test {exp['status']} · {d.reason}"
         else:
             rows, decision = [], "No title/thumbnail test on this video."
-        sent = dashboard.sentiment_frame(store, board.filters)
-        sent_rows = ([[r["day"], board.videos.get(r["video"], ""), round(r["score"], 2), r["text"]]
-                      for _, r in sent.head(200).iterrows()] if not sent.empty else [])
         return (kpis(board), charts.trend(board.daily, board.imported), charts.funnel(board.funnel),
                 charts.bars(board.by_device, "By device"), charts.bars(board.by_region, "By region (time zone)"),
                 charts.new_returning(board.new_returning),
                 gr.update(value=table, headers=["video", "impressions", "views", "CTR", "watch h", "avg view",
                                                 "bounce"]),
                 charts.retention(board.retention, board.moments, title), moments_md,
-                charts.posteriors(exp), decision, rows, charts.sentiment(sent), sent_rows)
+                charts.posteriors(exp), decision, rows)
+
+    @handler
+    def do_sentiment(project_id, vids, s, e):
+        """Comment sentiment runs after the rest of the dashboard (the sentence model loads on first use)."""
+        filters_ = _filters(project_id, vids, s, e)
+        sent = dashboard.sentiment_frame(store, filters_)
+        titles = dict((v, t) for t, v in dashboard.video_choices(store))
+        sent_rows = ([[r["day"], titles.get(r["video"], ""), round(r["score"], 2), r["text"]]
+                      for _, r in sent.head(200).iterrows()] if not sent.empty else [])
+        return charts.sentiment(sent), sent_rows
 
     @handler
     def do_export(project_id, vids, s, e):
@@ -159,13 +167,15 @@ def build(ui: UI) -> None:
     private = {"api_visibility": "private"}
     filters = [ui.project, videos, start, end]
     outputs = [kpi, trend, funnel, device, region, returning, per_video, retention, moments, exp_plot,
-               exp_decision, exp_table, sent_plot, sent_table]
-    ui.project.change(video_list, [ui.project, videos], [videos], **private).then(do_refresh, filters, outputs,
-                                                                                   **private)
+               exp_decision, exp_table]
+    sentiment_outputs = [sent_plot, sent_table]
+    ui.project.change(video_list, [ui.project, videos], [videos], **private).then(
+        do_refresh, filters, outputs, **private).then(do_sentiment, filters, sentiment_outputs, **private)
     if ui.tab is not None:
-        ui.tab.select(video_list, [ui.project, videos], [videos], **private).then(do_refresh, filters, outputs,
-                                                                                   **private)
-    refresh.click(do_refresh, filters, outputs, api_name="audience_dashboard")
+        ui.tab.select(video_list, [ui.project, videos], [videos], **private).then(
+            do_refresh, filters, outputs, **private).then(do_sentiment, filters, sentiment_outputs, **private)
+    refresh.click(do_refresh, filters, outputs, api_name="audience_dashboard").then(
+        do_sentiment, filters, sentiment_outputs, api_name="audience_comments")
     export.click(do_export, filters, [export_file], api_name="audience_csv")
     seg_btn.click(do_segments, filters, [seg_plot, seg_table], api_name="audience_segments")
     rec_btn.click(do_train, filters, [rec_state, viewer, rec_status], **private)

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..errors import InvalidValue, NotFound
+from ..errors import Conflict, InvalidValue, NotFound
 from ..media import MediaStore, StoredFile
 from ..models import Asset, AssetKind, AssetLink, Provenance, utcnow
 from .projects import get_project
@@ -108,6 +108,10 @@ def delete_asset(*, session: Session, asset_id: int, with_previews: bool = True)
     """Delete an asset (its provenance and links go with it) and, by default, the previews made from it.
     Returns the (hash, ext) of the files that may now be unused; see ``unreferenced``."""
     asset = get_asset(session=session, asset_id=asset_id)
+    from ..audience_models import Publication
+    published = session.scalar(select(Publication.title).where(Publication.asset_id == asset_id))
+    if published is not None:
+        raise Conflict(f"'{asset.name}' is published as '{published}'; delete that publication first.")
     doomed = [asset]
     if with_previews:
         doomed += list(session.scalars(select(Asset).join(AssetLink, AssetLink.child_id == Asset.id).where(
