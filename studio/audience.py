@@ -60,7 +60,8 @@ def build(ui: UI) -> None:
             rec_btn = gr.Button("Train recommender", scale=1)
             viewer = gr.Dropdown(label="Viewer (pseudonymous id)", choices=[], scale=2, elem_id="rec-viewer")
         rec_status = gr.Markdown()
-        rec_table = gr.Dataframe(headers=["rank", "video", "predicted rating (1–5)"], interactive=False)
+        rec_table = gr.Dataframe(headers=["rank", "video", "predicted rating (1–5)", "already watched"],
+                                 interactive=False, elem_id="rec-table")
         rec_state = gr.State(None)
     with gr.Tab("Comments"):
         sent_plot = gr.Plot(elem_id="aud-sentiment")
@@ -153,7 +154,8 @@ def build(ui: UI) -> None:
     def do_recommend(model, who):
         if model is None or not who:
             return []
-        return [[i + 1, title, round(score, 2)] for i, (title, score) in enumerate(model.for_viewer(who, k=5))]
+        return [[i + 1, title, round(score, 2), "yes" if seen else ""]
+                for i, (title, score, seen) in enumerate(model.for_viewer(who, k=5))]
 
     @handler
     def do_models(project_id, vids, s, e, progress=gr.Progress()):

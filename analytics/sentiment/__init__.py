@@ -12,8 +12,8 @@ labelled comments with ``fit(texts, ratings, scale=(1, 5))`` and ``head.save("he
 """
 from __future__ import annotations
 
+from ..embeddings import MINILM_NAME, Embedder, MiniLMEmbedder, get_embedder
 from .base import LABELS, NEUTRAL_BAND, check_texts, label_of, label_scores
-from .embedder import MINILM_NAME, Embedder, MiniLMEmbedder, get_embedder
 from .learned import DEFAULT_ALPHA, SentimentHead, fit
 from .scoring import (
     BLEND_VADER_WEIGHT,

@@ -17,8 +17,8 @@ import pandas as pd
 from analytics.errors import InvalidData
 from engines.cli import fail
 
+from ..embeddings import get_embedder
 from .base import label_scores
-from .embedder import get_embedder
 from .learned import DEFAULT_ALPHA, SentimentHead, training_data
 from .scoring import METHODS, band_for, resolve_method, score_texts
 

@@ -21,8 +21,8 @@ import numpy as np
 
 from analytics.errors import InvalidData
 
+from ..embeddings import MINILM_NAME, Embedder, get_embedder
 from .base import check_texts
-from .embedder import MINILM_NAME, Embedder, get_embedder
 from .vader import VADER_FEATURES, vader_features
 
 DEFAULT_ALPHA = 10.0

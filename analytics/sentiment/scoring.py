@@ -10,8 +10,8 @@ import numpy as np
 
 from analytics.errors import InvalidData
 
+from ..embeddings import Embedder, get_embedder
 from .base import NEUTRAL_BAND, check_texts, label_scores
-from .embedder import Embedder, get_embedder
 from .learned import SentimentHead
 from .vader import VADER_BAND, vader_scores
 

@@ -43,7 +43,11 @@ def viewer_id(*, session: Session, token: str, when: datetime | None = None) -> 
                 session.add(salt)
         except IntegrityError:  # another request created it first
             salt = session.get(ViewerSalt, period)
-    return hmac.new(salt.value.encode(), token.encode(), hashlib.sha256).hexdigest()[:16]
+    return pseudonym(salt.value, token)
+
+
+def pseudonym(salt: str, token: str) -> str:
+    return hmac.new(salt.encode(), token.encode(), hashlib.sha256).hexdigest()[:16]
 
 
 def record_events(*, session: Session, publication_id: int, session_key: str, viewer: str,

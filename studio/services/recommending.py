@@ -2,7 +2,7 @@
 video a viewer watched, 1–5), with titles and descriptions as content for videos nobody has watched yet."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -18,13 +18,19 @@ class TrainedRecommender:
     viewers: list[str]
     summary: str
 
-    def for_viewer(self, viewer: str, k: int = 5) -> list[tuple[str, float]]:
-        recs = self.model.recommend(viewer, k=k, exclude_seen=True)
-        return [(self.titles.get(int(item), f"#{item}"), float(score)) for item, score in recs]
+    seen: dict[str, set[int]] = field(default_factory=dict)
+
+    def for_viewer(self, viewer: str, k: int = 5) -> list[tuple[str, float, bool]]:
+        """Top ``k`` videos by predicted rating: unwatched ones first, then watched ones (flagged)."""
+        recs = self.model.recommend(viewer, k=len(self.titles) or k, exclude_seen=False)
+        watched = self.seen.get(viewer, set())
+        ranked = sorted(recs, key=lambda r: (int(r[0]) in watched, -r[1]))[:k]
+        return [(self.titles.get(int(item), f"#{item}"), float(score), int(item) in watched)
+                for item, score in ranked]
 
 
 def train(store: Store, filters: audience.Filters) -> TrainedRecommender:
-    from analytics.recommend import make_recommender
+    from analytics.recommend import create
 
     with store.session() as s:
         rows = audience.implicit_ratings(session=s, filters=filters)
@@ -34,9 +40,11 @@ def train(store: Store, filters: audience.Filters) -> TrainedRecommender:
     if len(rows) < 10:
         raise InvalidData("Too few views to train a recommender (need at least 10 viewer–video pairs).")
     frame = pd.DataFrame(rows)
-    model = make_recommender("hybrid", item_text=texts, scale=(1.0, 5.0)).fit(frame)
+    model = create("hybrid", item_text=texts, scale=(1.0, 5.0)).fit(frame)
     counts = frame.groupby("user").size().sort_values(ascending=False)
     summary = (f"Trained on {len(frame):,} viewer–video pairs from {frame['user'].nunique():,} viewers and "
                f"{frame['item'].nunique()} videos ({len(texts)} with text for cold start). Viewers are listed "
                f"most active first.")
-    return TrainedRecommender(model=model, titles=titles, viewers=[str(v) for v in counts.index], summary=summary)
+    seen = {str(u): set(map(int, g)) for u, g in frame.groupby("user")["item"]}
+    return TrainedRecommender(model=model, titles=titles, viewers=[str(v) for v in counts.index], summary=summary,
+                              seen=seen)

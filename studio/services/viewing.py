@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import numpy as np
+from sqlalchemy.exc import IntegrityError
 
 from analytics.experiments import Arm, choose_arm
 from storage.audience_models import EventKind, Publication
 from storage.db import Store
-from storage.errors import InvalidValue
+from storage.errors import InvalidValue, NotFound
 from storage.repo import audience, publications
 
 MAX_EVENTS_PER_BATCH = 50
@@ -99,6 +100,36 @@ class Viewing:
     limiter: TokenBucket = field(default_factory=lambda: TokenBucket(rate=5.0, burst=40.0))
     ip_limiter: TokenBucket = field(default_factory=lambda: TokenBucket(rate=2000.0, burst=4000.0))
     rng: np.random.Generator = field(default_factory=np.random.default_rng)
+    cache_s: float = 5.0  # how long a page's id and running test are remembered between event batches
+    _targets: dict[str, tuple[float, int, frozenset]] = field(default_factory=dict)
+    _salts: dict[str, str] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _target(self, s, slug: str) -> tuple[int, frozenset]:
+        """(publication id, arm ids of its running test) for a served slug, cached for ``cache_s`` seconds."""
+        now = time.monotonic()
+        with self._lock:
+            hit = self._targets.get(slug)
+        if hit and now - hit[0] < self.cache_s:
+            return hit[1], hit[2]
+        pub = publications.by_slug(session=s, slug=slug)
+        exp = next((e for e in pub.experiments if e.status == "running"), None)
+        arms = frozenset(a.id for a in exp.arms) if exp else frozenset()
+        with self._lock:
+            if len(self._targets) > 10_000:
+                self._targets.clear()
+            self._targets[slug] = (now, pub.id, arms)
+        return pub.id, arms
+
+    def _viewer(self, s, token: str) -> str:
+        period = datetime.now(timezone.utc).strftime("%Y-%m")
+        salt = self._salts.get(period)
+        if salt is None:
+            audience.viewer_id(session=s, token=token)  # creates the period's salt if needed
+            from storage.audience_models import ViewerSalt
+            salt = s.get(ViewerSalt, period).value
+            self._salts[period] = salt
+        return audience.pseudonym(salt, token)
 
     def check_rate(self, client_ip: str, token: str) -> None:
         if not self.ip_limiter.take(client_ip) or not self.limiter.take(f"{client_ip}|{token}"):
@@ -131,16 +162,19 @@ class Viewing:
         events = parse_events(payload.get("events"))
         self.check_rate(client_ip, token)
         arm_id = payload.get("arm")
-        with self.store.session() as s:
-            pub = publications.by_slug(session=s, slug=slug)
-            if arm_id is not None:
-                exp = publications.running_experiment(session=s, publication_id=pub.id)
-                if not isinstance(arm_id, int) or exp is None or arm_id not in {a.id for a in exp.arms}:
+        try:
+            with self.store.session() as s:
+                pub_id, arms = self._target(s, slug)
+                if arm_id is not None and (not isinstance(arm_id, int) or arm_id not in arms):
                     arm_id = None  # a stale or forged arm is ignored, the events still count
-            viewer = audience.viewer_id(session=s, token=token)
-            audience.record_events(session=s, publication_id=pub.id, session_key=key, viewer=viewer,
-                                   events=events, device=device_from_user_agent(user_agent),
-                                   region=region_from_timezone(payload.get("tz")), arm_id=arm_id)
+                viewer = self._viewer(s, token)
+                audience.record_events(session=s, publication_id=pub_id, session_key=key, viewer=viewer,
+                                       events=events, device=device_from_user_agent(user_agent),
+                                       region=region_from_timezone(payload.get("tz")), arm_id=arm_id)
+        except IntegrityError:  # the page was deleted since it was cached
+            with self._lock:
+                self._targets.pop(slug, None)
+            raise NotFound("No such video.") from None
         return len(events)
 
     def comment(self, payload: dict, *, client_ip: str) -> dict:

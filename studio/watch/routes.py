@@ -10,8 +10,8 @@ import logging
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from storage.errors import InvalidValue, NotFound
 from storage.repo import publications

@@ -127,6 +127,29 @@ def test_variants_parse_and_pairing():
         publishing.parse_variants("A\nB\nC", [1, 2])
 
 
+def test_recommender_ranks_unwatched_first_and_covers_a_video_nobody_has_watched(studio, channel):
+    from storage.repo import assets as assets_repo
+    from studio.services import recommending
+
+    with studio.store.session() as s:
+        first = publications.list_publications(session=s)[-1]
+        fresh = publications.publish(session=s, project_id=first.project_id, asset_id=first.asset_id,
+                                     title="Knife skills part two",
+                                     description="Cooking lesson: chopping herbs and dicing vegetables safely.")
+        fresh_title = fresh.title
+        assert assets_repo.get_asset(session=s, asset_id=first.asset_id)
+    try:
+        model = recommending.train(studio.store, dashboard.make_filters(None, None, None))
+        recs = model.for_viewer(model.viewers[-1], k=7)
+        flags = [seen for _, _, seen in recs]
+        assert flags == sorted(flags)  # unwatched (False) before watched (True)
+        assert fresh_title in [title for title, _, _ in recs]
+        assert all(1.0 <= score <= 5.0 for _, score, _ in recs)
+    finally:
+        with studio.store.session() as s:
+            publications.delete_publication(session=s, publication_id=fresh.id)
+
+
 def test_removing_the_sample_leaves_real_work_alone(studio, tmp_path):
     from storage.repo import projects
     with studio.store.session() as s:

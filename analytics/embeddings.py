@@ -1,4 +1,4 @@
-"""Sentence embeddings for the learned sentiment head: the bundled all-MiniLM-L6-v2 (offline), or any object with
+"""Sentence embeddings shared by the learned sentiment head and the hybrid recommender: the bundled all-MiniLM-L6-v2 (offline), or any object with
 ``name`` and ``encode(texts) -> (n, dim) array`` (tests inject a fake one)."""
 from __future__ import annotations
 
