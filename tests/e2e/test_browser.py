@@ -36,7 +36,7 @@ def test_create_project_upload_clip_and_see_its_thumbnail(studio_server, tmp_pat
         job_row.scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "studio-jobs.png"), full_page=True)
 
-        page.get_by_role("tab", name="Publish").click()
+        page.get_by_role("tab", name="Responsibility").click()
         expect(page.get_by_text("Not built yet")).to_be_visible()
         page.get_by_role("tab", name="Settings").click()
         expect(page.get_by_text("Device:")).to_be_visible()

@@ -5,6 +5,7 @@ import json
 import re
 import threading
 
+import numpy as np
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -145,3 +146,31 @@ def test_device_and_region_parsing():
     assert device_from_user_agent("Mozilla/5.0 (SMART-TV; Linux; Tizen 6.0)") == "tv"
     assert region_from_timezone("America/Sao_Paulo") == "America"
     assert region_from_timezone("Etc/UTC") == "unknown" and region_from_timezone(None) == "unknown"
+
+
+def test_title_test_serves_variants_and_counts_their_plays(site, store):
+    client, slug, viewing = site
+    with store.session() as s:
+        pub = publications.by_slug(session=s, slug=slug)
+        exp = publications.start_experiment(session=s, publication_id=pub.id,
+                                            variants=[{"title": "Dawn over the harbour"}, {"title": "Boats at 5am"}])
+        arm_ids = {a.id: a.title for a in exp.arms}
+    viewing.rng = np.random.default_rng(0)
+    seen = {}
+    for n in range(30):
+        cfg = _config(html := client.get(f"/watch/{slug}").text)
+        assert cfg["arm"] in arm_ids and f">{arm_ids[cfg['arm']]}</h1>" in html
+        events = [{"type": "impression"}] + ([{"type": "play"}] if cfg["arm"] == min(arm_ids) else [])
+        r = client.post("/api/watch/events", json=_batch(slug, cfg["session"], events, arm=cfg["arm"],
+                                                         token=f"viewer-{n:04d}"))
+        assert r.status_code == 202
+        seen[cfg["arm"]] = seen.get(cfg["arm"], 0) + 1
+    forged = client.post("/api/watch/events", json=_batch(slug, "sess-forged01", [{"type": "play"}], arm=999999))
+    assert forged.status_code == 202  # counted as a view, but credited to no variant
+    with store.session() as s:
+        arms = {a.id: (a.impressions, a.clicks) for a in
+                publications.running_experiment(session=s, publication_id=pub.id).arms}
+    assert sum(i for i, _ in arms.values()) == 30
+    assert arms[min(arm_ids)] == (seen[min(arm_ids)], seen[min(arm_ids)]) and arms[max(arm_ids)][1] == 0
+    # the variant that gets every play is shown more often by Thompson sampling
+    assert seen[min(arm_ids)] > seen.get(max(arm_ids), 0)
