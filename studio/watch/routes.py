@@ -106,12 +106,11 @@ def make_router(viewing: Viewing) -> APIRouter:
     def poster(slug: str, arm_asset: int | None = None) -> Response:
         return _asset_file(slug, "poster", arm_asset)
 
-    @router.post("/api/watch/events")
-    async def events(request: Request) -> Response:
+    async def _post(request: Request, call, status: int, **kwargs) -> Response:
+        """Run ``call(payload, client_ip=..., **kwargs)`` off the event loop; map refusals to 4xx answers."""
         try:
             payload = await _json_body(request)
-            n = await run_in_threadpool(viewing.ingest, payload, client_ip=_client(request),
-                                        user_agent=request.headers.get("user-agent", ""))
+            out = await run_in_threadpool(call, payload, client_ip=_client(request), **kwargs)
         except BodyTooLarge:
             return _error(413, f"request body over {MAX_BODY // 1024} KB")
         except RateLimited:
@@ -120,22 +119,16 @@ def make_router(viewing: Viewing) -> APIRouter:
             return _error(404, "no such video")
         except InvalidValue as exc:
             return _error(400, exc.message)
-        return JSONResponse({"accepted": n}, status_code=202)
+        return JSONResponse(out, status_code=status)
+
+    @router.post("/api/watch/events")
+    async def events(request: Request) -> Response:
+        return await _post(request, lambda *a, **k: {"accepted": viewing.ingest(*a, **k)}, 202,
+                           user_agent=request.headers.get("user-agent", ""))
 
     @router.post("/api/watch/comments")
     async def comments(request: Request) -> Response:
-        try:
-            payload = await _json_body(request)
-            out = await run_in_threadpool(viewing.comment, payload, client_ip=_client(request))
-        except BodyTooLarge:
-            return _error(413, f"request body over {MAX_BODY // 1024} KB")
-        except RateLimited:
-            return _error(429, "too many requests; slow down")
-        except NotFound:
-            return _error(404, "no such video")
-        except InvalidValue as exc:
-            return _error(400, exc.message)
-        return JSONResponse(out, status_code=201)
+        return await _post(request, viewing.comment, 201)
 
     return router
 
