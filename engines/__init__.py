@@ -13,9 +13,10 @@ from .errors import ReelsmithError
 from .registry import REGISTRIES, Registry
 
 #: Kinds whose registry lives in a package of another name (the video enhancements share ``engines.video``).
-PACKAGES = {"stabilize": "video", "colour": "video", "interpolate": "video"}
+PACKAGES = {"stabilize": "video", "colour": "video", "interpolate": "video", "denoise": "audio", "stems": "audio",
+            "loudness": "audio"}
 KINDS: tuple[str, ...] = ("thumbs", "script", "scene", "music", "speech", "animatic", "shots", "autoedit",
-                          "stabilize", "colour", "interpolate")
+                          "stabilize", "colour", "interpolate", "captions", "denoise", "stems", "loudness")
 
 
 def registries() -> dict[str, Registry]:

@@ -11,6 +11,7 @@ from storage.models import AssetKind
 from storage.repo import assets as assets_repo
 
 from .common import UI, cancel_jobs, download_copy, handler, run_and_wait
+from .sound import sound_tabs
 
 FORMATS = [("EDL (CMX3600)", "edl"), ("FCPXML (Final Cut, Resolve)", "fcpxml"), ("OTIO", "otio"), ("MP4", "mp4")]
 KINDS = ("shots", "rough_cut", "export_timeline", "stabilize", "colour", "interpolate")
@@ -157,6 +158,8 @@ def build(ui: UI) -> None:
                      api_name="export_timeline")
 
     enhance_tabs(ui, source, status)
+    with gr.Tab("Sound", elem_id="edit-sound"):
+        sound_tabs(ui)
 
 
 LUT_DIR = Path(__file__).resolve().parents[1] / "assets" / "luts"

@@ -283,6 +283,11 @@ def frames_at(path: str | Path, times_s: list[float], *, max_side: int | None = 
     return results  # type: ignore[return-value]
 
 
+def _planar(frame, channels: int) -> np.ndarray:
+    """(channels, samples) float32 from a packed-float frame."""
+    return np.array(frame.to_ndarray(), dtype=np.float32, copy=True).reshape(-1, channels).T.copy()
+
+
 def iter_audio(path: str | Path, *, sample_rate: int = 16000, mono: bool = True, start_s: float = 0.0,
                duration_s: float | None = None, ctx: Context | None = None) -> Iterator[np.ndarray]:
     """Decoded, resampled audio in chunks (about one codec frame each), shaped as ``read_audio`` returns."""
@@ -299,7 +304,9 @@ def iter_audio(path: str | Path, *, sample_rate: int = 16000, mono: bool = True,
         stream.thread_type = "AUTO"
         origin = stream_origin_s(container)
         layout = "mono" if mono else stream.codec_context.layout.name
-        resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
+        channels = 1 if mono else len(stream.codec_context.layout.channels)
+        # Packed float, reshaped here: PyAV's planar to_ndarray reads past its 8 plane pointers on 8+ channels.
+        resampler = av.AudioResampler(format="flt", layout=layout, rate=sample_rate)
         if start_s > 0:
             _seek(container, stream, start_s, origin, path)
         skip: int | None = None
@@ -327,13 +334,13 @@ def iter_audio(path: str | Path, *, sample_rate: int = 16000, mono: bool = True,
                 first = _frame_time(frame, origin, start_s)
                 skip = max(0, int(round((start_s - first) * sample_rate)))
             for out in resampler.resample(frame):
-                chunk = emit(np.array(out.to_ndarray(), dtype=np.float32, copy=True))
+                chunk = emit(_planar(out, channels))
                 if chunk is not None:
                     yield chunk
             if remaining is not None and remaining <= 0:
                 return
         for out in resampler.resample(None):
-            chunk = emit(np.array(out.to_ndarray(), dtype=np.float32, copy=True))
+            chunk = emit(_planar(out, channels))
             if chunk is not None:
                 yield chunk
         if not decoded_any and start_s == 0:

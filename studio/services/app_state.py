@@ -8,7 +8,7 @@ from storage.config import Settings
 from storage.db import Store, open_store
 from storage.repo import users as users_repo
 
-from . import creating, editing, ingest, publishing, writing
+from . import creating, editing, ingest, publishing, sound, writing
 from .runner import JobRunner
 
 
@@ -45,7 +45,8 @@ def start_studio(settings: Settings) -> Studio:
     store.media.sweep_tmp()
     sweep_folder(settings.tmp_dir)
     runner = JobRunner(store, cpu_workers=settings.cpu_workers)
-    for spec in [ingest.SPEC, *writing.SPECS, *creating.SPECS, *editing.SPECS, *publishing.SPECS]:
+    for spec in [ingest.SPEC, *writing.SPECS, *creating.SPECS, *editing.SPECS, *publishing.SPECS,
+                 *sound.SPECS]:
         runner.register(spec)
     runner.recover()
     if settings.users:
