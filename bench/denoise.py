@@ -109,8 +109,12 @@ class Peer:
 
 
 def run(snrs: list[float]) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-denoise-") as tmp:
+        return _run(snrs, Path(tmp))
+
+
+def _run(snrs: list[float], folder: Path) -> dict:
     clean = load_clean()
-    folder = Path(tempfile.mkdtemp(prefix="bench-denoise-"))
     cases = []  # (file, kind, snr, path, noisy, clean, rate)
     for f, (name, x, rate) in enumerate(clean):
         for k, kind in enumerate(KINDS):

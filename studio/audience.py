@@ -171,8 +171,9 @@ def build(ui: UI) -> None:
     outputs = [kpi, trend, funnel, device, region, returning, per_video, retention, moments, exp_plot,
                exp_decision, exp_table]
     sentiment_outputs = [sent_plot, sent_table]
-    ui.project.change(video_list, [ui.project, videos], [videos], **private).then(
-        do_refresh, filters, outputs, **private).then(do_sentiment, filters, sentiment_outputs, **private)
+    # Only the cheap video list follows the project picker; the dashboards are computed when the tab is opened
+    # (or on Refresh), so picking a project elsewhere never waits on them.
+    ui.project.change(video_list, [ui.project, videos], [videos], **private)
     if ui.tab is not None:
         ui.tab.select(video_list, [ui.project, videos], [videos], **private).then(
             do_refresh, filters, outputs, **private).then(do_sentiment, filters, sentiment_outputs, **private)

@@ -122,3 +122,17 @@ def download_copy(studio: Studio, asset) -> str:
     except OSError:
         shutil.copyfile(src, dest)
     return str(dest)
+
+
+def asset_picker(studio: Studio, project_id: int | None, kinds: list, current=None, *, with_kind: bool = False,
+                 top_level_only: bool = False):
+    """A dropdown update listing the project's assets of ``kinds``, keeping ``current`` when it is still there."""
+    from storage.repo import assets as assets_repo
+
+    if project_id is None:
+        return gr.update(choices=[], value=None)
+    with studio.store.session() as s:
+        rows = assets_repo.list_assets(session=s, project_id=project_id, kinds=kinds, top_level_only=top_level_only)
+        choices = [(f"{a.name} ({a.kind.value})" if with_kind else a.name, a.id) for a in rows]
+    ids = [c[1] for c in choices]
+    return gr.update(choices=choices, value=current if current in ids else (ids[0] if ids else None))

@@ -10,11 +10,12 @@ import plotly.graph_objects as go
 from storage.models import AssetKind
 from storage.repo import assets as assets_repo
 
-from .common import UI, cancel_jobs, download_copy, handler, run_and_wait
+from .common import UI, asset_picker, cancel_jobs, download_copy, handler, run_and_wait
 from .sound import sound_tabs
 
 FORMATS = [("EDL (CMX3600)", "edl"), ("FCPXML (Final Cut, Resolve)", "fcpxml"), ("OTIO", "otio"), ("MP4", "mp4")]
-KINDS = ("shots", "rough_cut", "export_timeline", "stabilize", "colour", "interpolate")
+KINDS = ("shots", "rough_cut", "export_timeline", "stabilize", "colour", "interpolate", "captions", "captions_export",
+         "captions_burn", "denoise", "stems", "loudness")
 
 
 def timeline_figure(timeline: dict, disabled: set[int], transitions: list[dict]) -> go.Figure:
@@ -67,13 +68,7 @@ def build(ui: UI) -> None:
 
     # --- helpers -----------------------------------------------------------------------------------------------
     def videos(project_id, current=None):
-        if project_id is None:
-            return gr.update(choices=[], value=None)
-        with store.session() as s:
-            rows = assets_repo.list_assets(session=s, project_id=project_id, kinds=[AssetKind.video])
-            choices = [(a.name, a.id) for a in rows]
-        ids = [c[1] for c in choices]
-        return gr.update(choices=choices, value=current if current in ids else (ids[0] if ids else None))
+        return asset_picker(studio, project_id, [AssetKind.video], current)
 
     def need(project_id, asset_id):
         if project_id is None:

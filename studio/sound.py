@@ -7,7 +7,7 @@ import gradio as gr
 from storage.models import AssetKind
 from storage.repo import assets as assets_repo
 
-from .common import UI, download_copy, handler, run_and_wait
+from .common import UI, asset_picker, download_copy, handler, run_and_wait
 
 CUE_HEADERS = ["start", "end", "text"]
 
@@ -58,14 +58,8 @@ def sound_tabs(ui: UI) -> None:
 
     # --- helpers -----------------------------------------------------------------------------------------------
     def sources(project_id, current=None):
-        if project_id is None:
-            return gr.update(choices=[], value=None)
-        with store.session() as s:
-            rows = assets_repo.list_assets(session=s, project_id=project_id, top_level_only=True,
-                                           kinds=[AssetKind.video, AssetKind.audio])
-            choices = [(f"{a.name} ({a.kind.value})", a.id) for a in rows]
-        ids = [c[1] for c in choices]
-        return gr.update(choices=choices, value=current if current in ids else (ids[0] if ids else None))
+        return asset_picker(studio, project_id, [AssetKind.video, AssetKind.audio], current, with_kind=True,
+                            top_level_only=True)
 
     def need(project_id, asset_id):
         if project_id is None:

@@ -2,8 +2,15 @@
 implementation for the studio); this module keeps the names the animatic and its tests import."""
 from __future__ import annotations
 
-from ..captions.burn import (CaptionStyle, CaptionTrack, Overlay, SubtitleBurner, drawable, font,
-                             title_overlay)
+from ..captions.burn import (
+    CaptionStyle,
+    CaptionTrack,
+    Overlay,
+    SubtitleBurner,
+    drawable,
+    font,
+    title_overlay,
+)
 from ..captions.craft import MAX_CHARS, MAX_LINES, split_captions, wrap_caption
 from ..captions.formats import srt_text, vtt_text, write_srt, write_vtt
 

@@ -174,11 +174,11 @@ class DeepFilterDenoiser(Engine[DenoiseRequest, DenoiseResult]):
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-        spare, self._spare = (self._spare if self._spare_lim == atten_lim_db else []), []
-        for state in spare[channels:] + (self._spare if self._spare_lim != atten_lim_db else []):
+        old, self._spare = self._spare, []
+        ready = old[:channels] if self._spare_lim == atten_lim_db else []
+        for state in old[len(ready):]:
             self._lib.df_free(state)
-        return spare[:channels] + [_create(self._lib, self._model, atten_lim_db)
-                                   for _ in range(channels - len(spare[:channels]))]
+        return ready + [_create(self._lib, self._model, atten_lim_db) for _ in range(channels - len(ready))]
 
     def _refill(self, channels: int, atten_lim_db: float) -> None:
         spare: list[int] = []
@@ -220,12 +220,11 @@ class DeepFilterDenoiser(Engine[DenoiseRequest, DenoiseResult]):
         # 3. Result
         ctx.report(1.0, "Done")
         seconds, duration = time.perf_counter() - started, sink.frames / src.sample_rate
-        removed, total = stream.removed, stream.total
+        removed, total = stream.removed, stream.total  # what was taken away: the noise, as far as it goes
+        floor = 10 * math.log10(max(removed / max(1, sink.frames * src.channels), 1e-12))
+        snr = min(120.0, 10 * math.log10(max(total - removed, 1e-20) / max(removed, 1e-20)))
         return DenoiseResult(out=src.out, sample_rate=src.sample_rate, channels=src.channels, duration_s=duration,
-                             seconds=seconds, rtf=seconds / duration,
-                             noise_floor_db=10 * math.log10(max(removed / max(1, sink.frames * src.channels),
-                                                                1e-12)),
-                             snr_db=10 * math.log10(max(total - removed, 1e-20) / max(removed, 1e-20)),
+                             seconds=seconds, rtf=seconds / duration, noise_floor_db=floor, snr_db=snr,
                              backend=self.name, applied=strength, downmixed=src.downmixed,
                              notes=list(src.notes) + [f"model delay {self.delay} samples at 48 kHz compensated"],
                              parameters=request.as_dict() | {"model": Path(self._model).name})

@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _transcribe(args: argparse.Namespace) -> int:
-    from .cues import cues_from_words
+    from .cues import cues_from_words, words_of
     from .formats import write_srt, write_vtt
 
     options = {"cache_dir": str(args.cache_dir)} if args.cache_dir else {}
@@ -54,7 +54,7 @@ def _transcribe(args: argparse.Namespace) -> int:
     request = CaptionRequest(media=args.media, language=language, beam_size=args.beam_size, vad=not args.no_vad)
     result = run_once(REGISTRY, config, request, progress_context(args.progress))
     if args.srt or args.vtt:
-        cues = cues_from_words(result.words, duration_s=result.duration_s)
+        cues = cues_from_words(words_of(result.segments), duration_s=result.duration_s)
         if args.srt:
             write_srt(cues, args.srt)
         if args.vtt:

@@ -25,6 +25,10 @@ LONG_PAUSE_S = 1.0
 _FUNCTION = {"a", "an", "the", "of", "to", "in", "on", "at", "for", "with", "by", "from", "and", "or", "but",
              "nor", "as", "if", "that", "my", "your", "his", "her", "its", "our", "their", "this", "these",
              "those", "i", "we", "he", "she", "they", "not", "so"}
+#: Good words to start a line or cue with (style guides: break before conjunctions and prepositions).
+_STARTERS = {"and", "but", "or", "nor", "so", "yet", "because", "although", "though", "while", "when", "where",
+             "which", "who", "whom", "whose", "that", "if", "unless", "until", "since", "after", "before", "as",
+             "of", "to", "in", "on", "at", "for", "with", "by", "from", "into", "about", "than", "like"}
 _NUMBERS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 _SENTENCE_END = re.compile(r"[.!?…][\"'”)\]]*$")
 _CLAUSE_END = re.compile(r"[,;:—–-][\"'”)\]]*$")
@@ -76,6 +80,10 @@ def ends_clause(token: str) -> bool:
 
 def is_function_word(token: str) -> bool:
     return token.lower().strip(",.;:!?\"'") in _FUNCTION
+
+
+def starts_phrase(token: str) -> bool:
+    return token.lower().strip(",.;:!?\"'") in _STARTERS
 
 
 def _tidy_tokens(tokens: Iterable[str]) -> list[str]:
@@ -183,7 +191,7 @@ def layout_lines(words: list[str], max_chars: int = MAX_CHARS) -> list[str]:
         if len(a) > max_chars or len(b) > max_chars:
             continue
         score = max(len(a), len(b)) - (10 if re.search(r"[,.;:!?]$", a) else 0)
-        score += 8 if is_function_word(words[k - 1]) else 0
+        score += 8 if is_function_word(words[k - 1]) else (-4 if starts_phrase(words[k]) else 0)
         if score < best_score:
             best, best_score = [a, b], score
     return best

@@ -3,7 +3,8 @@
 1. Words are styled (numbers, "I", sentence starts) and stray punctuation is attached to the word before it.
 2. Breaks are chosen by dynamic programming: every cue must fit in ``max_lines`` × ``max_chars`` and its words
    span at most ``max_s``; each cue costs a little (fewer, fuller cues), plus the cost of where it breaks (free
-   after a sentence, cheap after a comma or at a pause, dear mid-phrase, dearer after "the"/"of"), of being one
+   after a sentence, cheap after a comma or at a pause, less dear before a conjunction or preposition, dear
+   mid-phrase, dearer after "the"/"of"), of being one
    word long, of holding a sentence end inside it, of spanning a long pause, and of a reading speed over
    ``max_cps`` even after using the pause that follows it.
 3. Times: each cue starts with its first word and lasts until its last word ends, extended into the following
@@ -14,8 +15,24 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .craft import (CHAIN_GAP_S, FPS, LONG_PAUSE_S, MAX_CHARS, MAX_CPS, MAX_LINES, MAX_S, MIN_S, _lines,
-                    ends_clause, ends_sentence, is_function_word, is_punctuation, layout_lines, style_token)
+from .craft import (
+    CHAIN_GAP_S,
+    FPS,
+    LONG_PAUSE_S,
+    MAX_CHARS,
+    MAX_CPS,
+    MAX_LINES,
+    MAX_S,
+    MIN_S,
+    _lines,
+    ends_clause,
+    ends_sentence,
+    is_function_word,
+    is_punctuation,
+    layout_lines,
+    starts_phrase,
+    style_token,
+)
 from .types import Cue, Segment, Word
 
 
@@ -51,13 +68,15 @@ def _tokens(words: Sequence[Word]) -> list[list]:
     return out
 
 
-def _break_cost(last: str, gap: float) -> float:
+def _break_cost(last: str, following: str, gap: float) -> float:
     if ends_sentence(last):
         cost = 0.0
     elif ends_clause(last):
         cost = 1.0
+    elif is_function_word(last):
+        cost = 5.0
     else:
-        cost = 3.0 + (2.0 if is_function_word(last) else 0.0)
+        cost = 2.0 if starts_phrase(following) else 3.0
     return max(0.0, cost - min(1.5, 2.0 * max(0.0, gap - 0.1)))
 
 
@@ -77,7 +96,7 @@ def cues_from_words(words: Sequence[Word], *, max_chars: int = MAX_CHARS, max_li
     back = [0] * (n + 1)
     for i in range(1, n + 1):
         next_start = starts[i] - min_gap if i < n else media_end
-        brk = _break_cost(texts[i - 1], starts[i] - ends[i - 1]) if i < n else 0.0
+        brk = _break_cost(texts[i - 1], texts[i], starts[i] - ends[i - 1]) if i < n else 0.0
         chars, max_gap, inner_ends = -1, 0.0, 0
         for j in range(i - 1, -1, -1):
             chars += len(texts[j]) + 1
@@ -121,7 +140,7 @@ def _time(spans, texts, starts, ends, *, min_s, max_s, max_cps, min_gap, media_e
         start = starts[j] if not cues else max(starts[j], cues[-1].end_s + min_gap)
         limit = (starts[spans[idx + 1][0]] - min_gap) if idx + 1 < len(spans) else media_end
         limit = min(limit, start + max_s)
-        want = max(ends[i - 1], start + min_s, start + chars / max_cps)
+        want = max(ends[i - 1], start + min_s, start + chars / max_cps + 0.002)  # (+ rounding to ms)
         end = min(want, limit)
         if idx + 1 < len(spans) and limit - end < CHAIN_GAP_S:
             end = limit  # close a short gap to the minimum, so the text does not flash off and on

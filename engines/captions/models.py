@@ -73,6 +73,7 @@ def join_base(target_root: Path) -> Path:
             for part in parts:
                 with open(part, "rb") as src:
                     shutil.copyfileobj(src, out, length=8 << 20)
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; the cache is shared like any model folder
         if final.exists():  # a stale or partial folder from an older run (never a half-written one of ours)
             shutil.rmtree(final, ignore_errors=True)
         try:

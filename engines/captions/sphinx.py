@@ -16,7 +16,7 @@ import numpy as np
 from ..base import Engine
 from ..context import Context
 from ..errors import InvalidInput
-from ._audio import SAMPLE_RATE, load_speech, speech_windows
+from ._audio import SAMPLE_RATE, load_speech, speech_regions, speech_windows
 from .types import CaptionRequest, CaptionResult, Segment, Word
 
 _VARIANT = re.compile(r"\(\d+\)$")
@@ -50,7 +50,8 @@ class SphinxCaptioner(Engine[CaptionRequest, CaptionResult]):
         # 2. Decode the audio and find the speech.
         audio = load_speech(request.media, ctx.sub(0.0, 0.05), self.config.options.get("max_duration_s"))
         duration = audio.size / SAMPLE_RATE
-        windows = speech_windows(audio, vad=request.vad, max_s=20.0, pad_s=1.0)  # its CMN wants some silence
+        regions = speech_regions(audio) if request.vad else None
+        windows = speech_windows(audio, regions, max_s=20.0, pad_s=1.0)  # its CMN wants some silence around
         frate = float(decoder.config["frate"] or 100)
         # 3. One utterance per window.
         segments: list[Segment] = []

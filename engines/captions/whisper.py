@@ -21,8 +21,14 @@ from typing import Any, ClassVar
 
 from ..base import Engine, EngineConfig
 from ..context import Context
-from ..errors import InvalidInput
-from ._audio import SAMPLE_RATE, load_speech, speech_windows
+from ..errors import BackendUnavailable, InvalidInput
+from ._audio import (
+    SAMPLE_RATE,
+    load_speech,
+    snap_to_speech,
+    speech_regions,
+    speech_windows,
+)
 from .models import BUNDLED_BASE, BUNDLED_TINY, bundled_base_available, new_model
 from .types import CaptionRequest, CaptionResult, Segment, Word
 
@@ -90,7 +96,8 @@ class WhisperCaptioner(Engine[CaptionRequest, CaptionResult]):
         self._model = None
 
     # ----------------------------------------------------------------------------------------------------------
-    def _decode(self, audio, offset: float, kwargs: dict[str, Any], ctx: Context) -> tuple[list[Segment], bool]:
+    def _decode(self, audio, offset: float, kwargs: dict[str, Any], ctx: Context,
+                regions: list[tuple[int, int]]) -> tuple[list[Segment], bool]:
         """Segments of one window (times on the file's clock) and whether they look unreliable."""
         segments, suspicious = [], False
         limit = offset + audio.size / SAMPLE_RATE
@@ -103,6 +110,7 @@ class WhisperCaptioner(Engine[CaptionRequest, CaptionResult]):
                 start = min(max(offset + w.start, offset), limit)
                 end = min(max(offset + w.end, start), limit)
                 suspicious |= offset + w.end > limit + 0.5
+                start, end = snap_to_speech(start, end, regions)
                 words.append(Word(float(start), float(end), w.word.strip(), float(w.probability)))
             start = words[0].start if words else min(offset + piece.start, limit)
             end = words[-1].end if words else min(offset + piece.end, limit)
@@ -128,7 +136,8 @@ class WhisperCaptioner(Engine[CaptionRequest, CaptionResult]):
         ctx.report(0.0, "Reading the audio")
         audio = load_speech(request.media, ctx.sub(0.0, 0.05), self.config.options.get("max_duration_s"))
         duration = audio.size / SAMPLE_RATE
-        windows = speech_windows(audio, vad=request.vad)
+        regions = speech_regions(audio) if request.vad else None
+        windows = speech_windows(audio, regions)
         language = request.language or "en"
         if request.language is None and model.model.is_multilingual and windows:
             s, e = windows[0]
@@ -137,18 +146,24 @@ class WhisperCaptioner(Engine[CaptionRequest, CaptionResult]):
         kwargs = dict(language=language, beam_size=int(request.beam_size or self.config.options.get("beam_size", 5)),
                       word_timestamps=request.word_timestamps, vad_filter=False, condition_on_previous_text=False)
         segments: list[Segment] = []
-        for s, e in windows:
-            ctx.check()
-            offset = s / SAMPLE_RATE
-            found, suspicious = self._decode(audio[s:e], offset, kwargs, ctx)
-            if suspicious and not model.full_context:
-                model.full_context = True
-                try:
-                    found, _ = self._decode(audio[s:e], offset, kwargs, ctx)
-                finally:
-                    model.full_context = False
-            segments.extend(found)
-            ctx.report(0.05 + 0.95 * e / audio.size, f"Transcribed {_clock(e / SAMPLE_RATE)} of {_clock(duration)}")
+        try:
+            for s, e in windows:
+                ctx.check()
+                offset = s / SAMPLE_RATE
+                found, suspicious = self._decode(audio[s:e], offset, kwargs, ctx, regions or [])
+                if suspicious and not model.full_context:
+                    model.full_context = True
+                    try:
+                        found, _ = self._decode(audio[s:e], offset, kwargs, ctx, regions or [])
+                    finally:
+                        model.full_context = False
+                segments.extend(found)
+                ctx.report(0.05 + 0.95 * e / audio.size,
+                           f"Transcribed {_clock(e / SAMPLE_RATE)} of {_clock(duration)}")
+        except RuntimeError as exc:  # CTranslate2 on a GPU without its CUDA libraries, or out of memory
+            if self._device()[0] == "cpu":
+                raise
+            raise BackendUnavailable(f"Whisper failed on the GPU ({exc}); choose the CPU in Settings.") from exc
         # 4. Make the word times monotonic across windows and build the result.
         segments = _monotonic(segments)
         seconds = time.perf_counter() - t0

@@ -275,7 +275,7 @@ def test_two_threads_at_once_get_their_own_audio():
         got, ref = results[key], alone[key]
         assert [s.text for s in got.segments] == [s.text for s in ref.segments]
         # Same length (eSpeak carries a little phase state between calls, so not bit-for-bit) and same sound.
-        assert got.clip.duration_s == pytest.approx(ref.clip.duration_s, abs=0.01)
+        assert got.clip.duration_s == pytest.approx(ref.clip.duration_s, abs=0.03)
         n = min(got.clip.samples.shape[1], ref.clip.samples.shape[1])
         a, b = frame_rms(got.clip.samples[:, :n], 24_000), frame_rms(ref.clip.samples[:, :n], 24_000)
         assert np.corrcoef(a, b)[0, 1] > 0.9
