@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -320,46 +318,6 @@ def _decode_packed(path: Path) -> np.ndarray:
     return np.concatenate(out, axis=1) if out else np.zeros((count, 0), np.float32)
 
 
-def _remux(src: Path, out: Path, samples: np.ndarray, rate: int, layout: str) -> None:
-    """Copy ``src``'s video stream packet for packet into ``out`` with ``samples`` encoded as AAC beside it."""
-    import av
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".part" + out.suffix)
-    os.close(fd)
-    try:
-        with av.open(str(src)) as inp, av.open(tmp, "w") as dst:
-            vin = inp.streams.video[0]
-            vout = dst.add_stream_from_template(vin)
-            aout = dst.add_stream("aac", rate=rate, layout=layout)
-            pos, n, origin = 0, samples.shape[1], None
-
-            def mux_audio(until: int) -> None:
-                nonlocal pos
-                while pos < min(until, n):
-                    packed = np.ascontiguousarray(samples[:, pos:pos + 1024].T).reshape(1, -1)
-                    frame = av.AudioFrame.from_ndarray(packed, format="flt", layout=layout)  # packed: any count
-                    frame.sample_rate, frame.pts = rate, pos
-                    dst.mux(aout.encode(frame))
-                    pos += 1024
-
-            for packet in inp.demux(vin):
-                if packet.dts is None:
-                    continue
-                t = float(packet.pts * packet.time_base) if packet.pts is not None else 0.0
-                origin = t if origin is None else min(origin, t)
-                mux_audio(int((t - origin) * rate) + 1024)
-                packet.stream = vout
-                dst.mux(packet)
-            mux_audio(n)
-            dst.mux(aout.encode(None))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class LoudnessNormaliser(Engine[LoudnessRequest, LoudnessResult]):
     """Measure (LUFS, dBTP, LRA) and, when ``request.out`` is set, normalise with a true-peak limiter (CPU)."""
 
@@ -425,8 +383,9 @@ class LoudnessNormaliser(Engine[LoudnessRequest, LoudnessResult]):
         ctx.report(0.85, f"writing {out.name}")
         if to_video:
             from ..media import read_audio
+            from ..media.mux import replace_audio
 
-            _remux(media, out, processed, rate, layout)
+            replace_audio(media, processed, rate, out, layout=layout)
             processed = read_audio(out, sample_rate=rate, mono=False)  # measure what the AAC encoder made
         else:
             write_wav(out, AudioClip(processed, rate))

@@ -2,59 +2,66 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..context import Context, NullContext
 from ..errors import InvalidMedia
-from .decode import open_container
 
 
-def replace_audio(video: Path, samples: np.ndarray, sample_rate: int, out: Path, *, bitrate: int = 192_000,
+def replace_audio(video: Path, samples: np.ndarray, sample_rate: int, out: Path, *, layout: str | None = None,
                   ctx: Context | None = None) -> Path:
-    """Copy ``video``'s picture stream as it is and encode ``samples`` (float32, (channels, n) or (n,)) as AAC
-    beside it into ``out`` (an MP4 written under a temporary name, then renamed)."""
+    """Copy ``video``'s picture stream packet for packet into ``out`` with ``samples`` (float32, (channels, n) or
+    (n,)) encoded as AAC beside it, interleaved as the picture advances. Written to a temporary name and renamed;
+    ``layout`` defaults to mono/stereo by channel count."""
     import av
 
     ctx = ctx or NullContext()
     audio = np.asarray(samples, dtype=np.float32)
     audio = audio[None, :] if audio.ndim == 1 else audio
-    if audio.shape[0] > 2:
-        audio = audio[:2]  # AAC in MP4 here is mono or stereo; callers downmix wider layouts first
-    layout = "mono" if audio.shape[0] == 1 else "stereo"
+    layout = layout or {1: "mono", 2: "stereo"}.get(audio.shape[0])
+    if layout is None:
+        raise InvalidMedia(f"Give a channel layout for {audio.shape[0]}-channel sound.")
     out = Path(out)
-    tmp = out.with_name(f".{out.stem}.{os.getpid()}.partial.mp4")
-    src = open_container(Path(video))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".part" + out.suffix)
+    os.close(fd)
     try:
-        vstreams = [s for s in src.streams if s.type == "video"]
-        if not vstreams:
-            raise InvalidMedia(f"{Path(video).name} has no video stream to keep.")
-        vin = vstreams[0]
-        with av.open(str(tmp), "w", format="mp4") as dst:
+        with av.open(str(video)) as inp, av.open(tmp, "w") as dst:
+            if not inp.streams.video:
+                raise InvalidMedia(f"{Path(video).name} has no video stream to keep.")
+            vin = inp.streams.video[0]
             vout = dst.add_stream_from_template(vin)
-            aout = dst.add_stream("aac", rate=sample_rate, layout=layout, bit_rate=bitrate)
-            for packet in src.demux(vin):
+            aout = dst.add_stream("aac", rate=sample_rate, layout=layout)
+            pos, n, origin = 0, audio.shape[1], None
+
+            def mux_audio(until: int) -> None:
+                nonlocal pos
+                while pos < min(until, n):
+                    packed = np.ascontiguousarray(audio[:, pos:pos + 1024].T).reshape(1, -1)
+                    frame = av.AudioFrame.from_ndarray(packed, format="flt", layout=layout)  # packed: any count
+                    frame.sample_rate, frame.pts = sample_rate, pos
+                    dst.mux(aout.encode(frame))
+                    pos += 1024
+
+            for count, packet in enumerate(inp.demux(vin)):
                 if packet.dts is None:
                     continue
+                if count % 64 == 0:
+                    ctx.check()
+                t = float(packet.pts * packet.time_base) if packet.pts is not None else 0.0
+                origin = t if origin is None else min(origin, t)
+                mux_audio(int((t - origin) * sample_rate) + 1024)
                 packet.stream = vout
                 dst.mux(packet)
-            ctx.report(0.5, "Picture copied")
-            block = 1024 * 16
-            for start in range(0, audio.shape[1], block):
-                ctx.check()
-                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio[:, start:start + block]),
-                                                   format="fltp", layout=layout)
-                frame.sample_rate, frame.pts = sample_rate, start
-                for packet in aout.encode(frame):
-                    dst.mux(packet)
-            for packet in aout.encode():
-                dst.mux(packet)
+            mux_audio(n)
+            dst.mux(aout.encode(None))
+        os.chmod(tmp, 0o644)
         os.replace(tmp, out)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        Path(tmp).unlink(missing_ok=True)
         raise
-    finally:
-        src.close()
     ctx.report(1.0, "Sound replaced")
     return out
