@@ -26,11 +26,11 @@ from ..errors import BackendUnavailable, ModelLoadError
 from .denoise import (
     DenoiseRequest,
     DenoiseResult,
-    WavSink,
     no_samples,
     open_source,
     read_chunks,
 )
+from .wavio import WavSink
 
 RATE = 48_000
 

@@ -16,10 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import tempfile
 import time
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +28,7 @@ from ..base import Engine, EngineConfig
 from ..context import Context
 from ..errors import Cancelled, InvalidInput, InvalidMedia, ModelLoadError
 from ..models import model_cache
+from .wavio import WavSink
 
 DEFAULT_MODEL = "htdemucs"
 LITE_LABELS = {"vocals": "vocals (centre estimate)", "drums": "drums (percussive)", "other": "harmonic (rest)"}
@@ -70,28 +68,6 @@ def _inspect(request: StemsRequest):
     if info.audio is None:
         raise InvalidMedia(f"{media.name} has no audio track.")
     return media, out_dir, info
-
-
-class _WavSink:
-    """A 16-bit WAV written block by block to a temp name, renamed into place by ``close``."""
-
-    def __init__(self, path: Path, channels: int, rate: int) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(dir=path.parent, suffix=".part")
-        self.path, self.fh = path, os.fdopen(fd, "wb")
-        self.out = wave.open(self.fh, "wb")
-        self.out.setnchannels(channels), self.out.setsampwidth(2), self.out.setframerate(rate)
-
-    def write(self, block: np.ndarray) -> None:
-        self.out.writeframes((np.clip(block, -1, 1) * 32767).round().astype("<i2").T.tobytes())
-
-    def close(self, keep: bool = True) -> None:
-        self.out.close(), self.fh.close()
-        if keep:
-            os.chmod(self.tmp, 0o644)
-            os.replace(self.tmp, self.path)
-        else:
-            Path(self.tmp).unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -156,7 +132,7 @@ class LiteStemSplitter(Engine[StemsRequest, StemsResult]):
         # 2. Decode and split block by block, with a margin each side so the joins are seamless
         hop = _fft_size(rate) // 4
         block, margin = max(1, int(BLOCK_S * rate) // hop) * hop, (4 + KERNEL) * hop
-        sinks = {k: _WavSink(out_dir / f"{media.stem}-{k}-lite.wav", channels, rate) for k in keys}
+        sinks = {k: WavSink(out_dir / f"{media.stem}-{k}-lite.wav", channels, rate, "s16") for k in keys}
         buf, start, done = np.zeros((channels, 0), np.float32), 0, 0  # buf[:, 0] is sample `start`
         pending: list[np.ndarray] = []
 
