@@ -325,3 +325,19 @@ def test_cli_transcribes_writes_subtitles_burns_and_fails_cleanly(tmp_path, spee
     assert av.open(str(tmp_path / "burned.mp4")).streams.audio
     bad = _cli("transcribe", str(video.with_name("nothing.wav")))
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+
+
+def test_the_shipped_speech_file_is_transcribed_and_captioned(tmp_path):
+    """A file kept in tests/data (made once with eSpeak NG, see its README), through the default backend."""
+    from engines.captions.cues import cues_from_words
+    from engines.captions.formats import parse_srt, srt_text
+
+    media = Path(__file__).resolve().parents[1] / "data" / "subtitle_rules.flac"
+    result = REGISTRY.create().run(CaptionRequest(media=media))
+    assert _wer("Subtitles should be short, easy to read and in time with the voice.", result.text) <= 0.25, \
+        result.text
+    cues = cues_from_words(result.words, duration_s=result.duration_s)
+    assert cues and all(len(line) <= 42 for c in cues for line in c.text.split("\n"))
+    assert all(1.0 <= c.end_s - c.start_s <= 7.0 for c in cues)
+    assert [(round(c.start_s, 3), c.text) for c in parse_srt(srt_text(cues))] == \
+        [(round(c.start_s, 3), c.text) for c in cues]
