@@ -131,10 +131,10 @@ def sentiment_frame(store: Store, filters: audience.Filters, method: str = "auto
     if frame.empty:
         return frame.assign(score=[])
     with _SENTIMENT_LOCK:
+        if len(_SENTIMENT_CACHE) > 200_000:  # a cache, not a store: keep it bounded
+            _SENTIMENT_CACHE.clear()
         todo = [(i, t) for i, t in zip(frame["id"], frame["text"]) if (i, method) not in _SENTIMENT_CACHE]
         if todo:
-            if len(_SENTIMENT_CACHE) > 200_000:  # a cache, not a store: keep it bounded
-                _SENTIMENT_CACHE.clear()
             scores = score_texts([t for _, t in todo], method=method)
             _SENTIMENT_CACHE.update({(i, method): float(x) for (i, _), x in zip(todo, scores)})
         frame["score"] = [_SENTIMENT_CACHE[(i, method)] for i in frame["id"]]
