@@ -17,8 +17,8 @@ RUN useradd --create-home --uid 1000 reelsmith \
     && mkdir -p /data && chown reelsmith:reelsmith /data
 
 WORKDIR /app
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+COPY requirements.txt requirements-nodeps.txt ./
+RUN pip install -r requirements.txt && pip install --no-deps -r requirements-nodeps.txt
 COPY --chown=reelsmith:reelsmith . .
 
 USER reelsmith

@@ -10,7 +10,7 @@ import enum
 from datetime import date, datetime
 
 from sqlalchemy import (BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+                        UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .models import Asset, Base, Project, _enum, utcnow
@@ -50,6 +50,9 @@ class Publication(Base):
     visibility: Mapped[Visibility] = mapped_column(_enum(Visibility, "visibility"), default=Visibility.public)
     duration_s: Mapped[float] = mapped_column(Float, default=0.0)
     is_sample: Mapped[bool] = mapped_column(Boolean, default=False)
+    # AI disclosure, computed from the video's lineage when it is published (see storage/repo/lineage.py)
+    ai_generated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    ai_share: Mapped[float | None] = mapped_column(Float)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

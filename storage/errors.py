@@ -17,3 +17,7 @@ class Conflict(StoreError):
 
 class InvalidValue(StoreError):
     pass
+
+
+class Forbidden(StoreError):
+    """The signed-in user's role does not allow this (checked in handlers, not only hidden in the UI)."""

@@ -2,13 +2,14 @@
 import; handlers reach it through the closure their tab's ``build(studio)`` received."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 from storage.config import Settings
 from storage.db import Store, open_store
 from storage.repo import users as users_repo
 
-from . import creating, editing, ingest, publishing, sound, writing
+from . import creating, editing, governance, ingest, publishing, sound, writing
 from .runner import JobRunner
 
 
@@ -31,8 +32,11 @@ class Studio:
     settings: Settings
     store: Store
     runner: JobRunner
+    purge_stop: threading.Event | None = None
 
     def close(self) -> None:
+        if self.purge_stop is not None:
+            self.purge_stop.set()
         self.runner.shutdown(wait=False)
         self.store.close()
 
@@ -52,4 +56,5 @@ def start_studio(settings: Settings) -> Studio:
     if settings.users:
         with store.session() as s:
             users_repo.sync_users(session=s, pairs=users_repo.parse_users(settings.users))
-    return Studio(settings=settings, store=store, runner=runner)
+    purge_stop = governance.start_purge_timer(store)  # the viewer-data retention period, now and every 6 h
+    return Studio(settings=settings, store=store, runner=runner, purge_stop=purge_stop)

@@ -20,7 +20,10 @@ from engines.errors import Cancelled, ReelsmithError
 from storage.db import Store
 from storage.errors import StoreError
 from storage.models import JobStatus
+from storage.repo import audit
 from storage.repo import jobs as jobs_repo
+
+from . import access
 
 log = logging.getLogger("reelsmith.jobs")
 
@@ -145,6 +148,7 @@ class JobRunner:
         spec = self._tasks.get(kind)
         if spec is None:
             raise ReelsmithError(f"No task called '{kind}'.")
+        access.require_job(self.store, kind, project_id, created_by_id)  # roles are enforced here, not in the UI
         if queue is not None and queue != spec.queue:
             spec = TaskSpec(spec.kind, spec.fn, queue, spec.title)
         with self.store.session() as s:
@@ -222,3 +226,22 @@ class JobRunner:
             jobs_repo.finish_job(session=s, job_id=job_id, status=status, message=message, error=error,
                                  result=outcome.result if outcome else None,
                                  output_asset_ids=outcome.output_asset_ids if outcome else None)
+            if status == JobStatus.done and outcome and outcome.output_asset_ids:
+                _audit_outputs(s, job_id, spec.kind, outcome.output_asset_ids, created_by_id)
+
+
+_VERB = {"generated": "generated", "upload": "uploaded", "edited": "edited", "derived": "edited"}
+
+
+def _audit_outputs(session, job_id: int, kind: str, asset_ids: list[int], user_id: int | None) -> None:
+    """One audit line per finished job that made assets: generated, uploaded or edited (by their provenance)."""
+    from storage.models import Asset
+
+    assets = [a for a in (session.get(Asset, i) for i in asset_ids) if a is not None]
+    if not assets:
+        return
+    sources = [a.provenance.source if a.provenance else "upload" for a in assets]
+    verb = next((_VERB[v] for v in ("generated", "edited", "derived", "upload") if v in sources), "edited")
+    audit.record(session=session, action=verb, user_id=user_id, project_id=assets[0].project_id,
+                 target=", ".join(f"asset:{a.id}" for a in assets)[:120],
+                 detail={"job": job_id, "kind": kind, "names": [a.name for a in assets][:5]})

@@ -13,11 +13,12 @@ def test_fresh_database_is_migrated_to_head(store):
     tables = set(inspect(store.engine).get_table_names())
     assert {"users", "projects", "scripts", "script_versions", "assets", "asset_links", "provenance", "jobs",
             "job_assets", "preferences", "publications", "view_sessions", "view_events", "comments",
-            "imported_metrics", "experiments", "experiment_arms", "viewer_salts", "alembic_version"} <= tables
-    assert current_revision(store.engine) == "0002"
+            "imported_metrics", "experiments", "experiment_arms", "viewer_salts", "project_members", "audit_log",
+            "review_requests", "alembic_version"} <= tables
+    assert current_revision(store.engine) == "0003"
 
 
-def test_a_0001_database_upgrades_to_0002_keeping_its_rows(tmp_path):
+def test_a_0001_database_upgrades_to_head_keeping_its_rows(tmp_path):
     from sqlalchemy import create_engine
 
     from storage.db import migrate
@@ -30,7 +31,8 @@ def test_a_0001_database_upgrades_to_0002_keeping_its_rows(tmp_path):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT name FROM projects")).scalar() == "Old"
         assert "view_sessions" in inspect(conn).get_table_names()
-    assert current_revision(engine) == "0002"
+        assert conn.execute(text("SELECT review_required FROM projects")).scalar() in (0, False)
+    assert current_revision(engine) == "0003"
 
 
 def test_migrations_match_the_models(store):
