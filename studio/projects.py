@@ -7,9 +7,11 @@ import gradio as gr
 
 from engines.media import EXTENSIONS
 from storage.repo import assets as assets_repo
+from storage.repo import audit
 from storage.repo import projects as projects_repo
 
 from .common import UI, cancel_jobs, handler
+from .services import access
 from .services.library import ASSET_COLUMNS, asset_cards, asset_details, project_choices
 from .session import user_id
 
@@ -77,11 +79,15 @@ def build(ui: UI) -> None:
         return picker(pid), ""
 
     @handler
-    def rename(project_id, name):
+    def rename(project_id, name, request: gr.Request):
         if project_id is None:
             raise gr.Error("Pick a project first.")
+        uid = user_id(studio, request)
         with studio.store.session() as s:
+            access.require(studio.store, uid, project_id, "manage", session=s)
             projects_repo.rename_project(session=s, project_id=project_id, name=name)
+            audit.record(session=s, action="renamed", user_id=uid, project_id=project_id,
+                         target=f"project:{project_id}", detail={"name": name})
         return picker(project_id), ""
 
     @handler
@@ -95,9 +101,14 @@ def build(ui: UI) -> None:
         return gr.update(visible=True), text
 
     @handler
-    def do_delete(project_id):
+    def do_delete(project_id, request: gr.Request):
+        uid = user_id(studio, request)
         with studio.store.session() as s:
+            access.require(studio.store, uid, project_id, "manage", session=s)
+            name = projects_repo.get_project(session=s, project_id=project_id).name
             files = projects_repo.delete_project(session=s, project_id=project_id)
+            audit.record(session=s, action="deleted", user_id=uid, project_id=project_id,
+                         target=f"project:{project_id}", detail={"name": name})
         with studio.store.session() as s:
             assets_repo.remove_unused_files(session=s, media=studio.store.media, files=files)
         gr.Info("Project deleted.")
@@ -148,10 +159,15 @@ def build(ui: UI) -> None:
             return assets_repo.get_asset(session=s, asset_id=asset_id).project_id
 
     @handler
-    def delete_asset(asset_id):
+    def delete_asset(asset_id, request: gr.Request):
         if asset_id is None:
             raise gr.Error("Select an asset first.")
+        uid = user_id(studio, request)
         with studio.store.session() as s:
+            asset = assets_repo.get_asset(session=s, asset_id=asset_id)
+            access.require(studio.store, uid, asset.project_id, "edit", session=s)
+            audit.record(session=s, action="deleted", user_id=uid, project_id=asset.project_id,
+                         target=f"asset:{asset_id}", detail={"name": asset.name})
             files = assets_repo.delete_asset(session=s, asset_id=asset_id)
         with studio.store.session() as s:
             assets_repo.remove_unused_files(session=s, media=studio.store.media, files=files)

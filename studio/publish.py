@@ -8,7 +8,7 @@ from storage.repo import assets as assets_repo
 from storage.repo import publications
 
 from .common import UI, handler, run_and_wait
-from .services import publishing, sample_audience
+from .services import access, governance, publishing, sample_audience
 from .session import user_id
 
 
@@ -105,25 +105,41 @@ def build(ui: UI) -> None:
             raise gr.Error("Create or pick a project first (Projects tab).")
         if asset_id is None:
             raise gr.Error("Pick a video to publish (upload one in the Projects tab).")
-        pub = publishing.publish_video(store, project_id=project_id, asset_id=asset_id, title=title_text,
-                                       description=desc or "", visibility=vis, thumbnail_asset_id=thumb_id,
-                                       user_id=user_id(studio, request))
+        out = governance.publish_or_request(store, project_id=project_id, asset_id=asset_id, title=title_text,
+                                            description=desc or "", visibility=vis, thumbnail_asset_id=thumb_id,
+                                            user_id=user_id(studio, request))
+        if out.pending:
+            return (f"This project requires review: request **#{out.request.id}** is waiting for another team "
+                    "member to approve it (Responsibility → Governance). It is published on approval.")
+        pub = out.publication
         url = _watch_url(request, pub.slug)
         note = "" if vis != "private" else " It is private: only visible here until you make it public or unlisted."
+        if pub.ai_generated:
+            note += (f" The watch page carries an AI-disclosure label ({pub.ai_share:.0%} of the credit goes to "
+                     "AI-generated material).")
         return f"Published **{pub.title}** at [{url}]({url}).{note}"
 
+    def guard(pub_id, request) -> None:
+        """Changing a live page is publishing; on a project under review only its owner may do it directly."""
+        with store.session() as s:
+            pub = publications.get_publication(session=s, publication_id=pub_id)
+            action = "manage" if pub.project.review_required else "publish"
+            access.require(store, user_id(studio, request), pub.project_id, action, session=s)
+
     @handler
-    def do_visibility(pub_id, vis):
+    def do_visibility(pub_id, vis, request: gr.Request):
         if pub_id is None or not vis:
             raise gr.Error("Pick a published video and a visibility.")
+        guard(pub_id, request)
         with store.session() as s:
             p = publications.update_publication(session=s, publication_id=pub_id, visibility=vis)
             return f"**{p.title}** is now {vis}."
 
     @handler
-    def do_start(pub_id, titles_text, thumbs):
+    def do_start(pub_id, titles_text, thumbs, request: gr.Request):
         if pub_id is None:
             raise gr.Error("Pick a published video first.")
+        guard(pub_id, request)
         variants_ = publishing.parse_variants(titles_text, thumbs)
         with store.session() as s:
             exp = publications.start_experiment(session=s, publication_id=pub_id, variants=variants_)
@@ -131,10 +147,11 @@ def build(ui: UI) -> None:
                 f"{a.label}: {a.title or 'thumbnail'}" for a in exp.arms)
 
     @handler
-    def do_stop(pub_id):
+    def do_stop(pub_id, request: gr.Request):
         from analytics.experiments import Arm, stop_rule
         if pub_id is None:
             raise gr.Error("Pick a published video first.")
+        guard(pub_id, request)
         with store.session() as s:
             exp = publications.running_experiment(session=s, publication_id=pub_id)
             if exp is None:
@@ -159,7 +176,8 @@ def build(ui: UI) -> None:
         return snap.message + " Pick the project “Sample channel” above, or open the Audience tab."
 
     @handler
-    def do_remove_sample():
+    def do_remove_sample(request: gr.Request):
+        access.require(store, user_id(studio, request), None, "manage")
         n = sample_audience.remove_sample(store)
         return f"Removed the sample channel ({n} videos)." if n else "There is no sample channel."
 

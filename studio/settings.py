@@ -9,6 +9,8 @@ from engines.models import model_cache
 from storage.repo import preferences
 
 from .common import UI, handler
+from .services import access
+from .session import user_id
 from .services.ingest import UPLOAD_LIMIT_KEY, upload_limit_mb
 
 
@@ -46,7 +48,8 @@ def build(ui: UI) -> None:
     unload = gr.Button("Unload models", size="sm")
 
     @handler
-    def set_limit(mb):
+    def set_limit(mb, request: gr.Request):
+        access.require(studio.store, user_id(studio, request), None, "manage")
         if not mb or mb < 1:
             raise gr.Error("The limit must be at least 1 MB.")
         mb = min(int(mb), studio.settings.max_upload_mb)
@@ -69,7 +72,8 @@ def build(ui: UI) -> None:
 
 def _saver(studio, kind, reg):
     @handler
-    def save(backend, model_id):
+    def save(backend, model_id, request: gr.Request):
+        access.require(studio.store, user_id(studio, request), None, "manage")
         info = reg.info(backend)
         missing = info.missing()
         if missing:

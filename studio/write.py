@@ -7,9 +7,11 @@ from pathlib import Path
 import gradio as gr
 
 from engines.script import parse
+from storage.repo import audit
 from storage.repo import scripts as scripts_repo
 
 from .common import UI, cancel_jobs, handler
+from .services import access
 from .services.outputs import create_engine, lane
 from .services.writing import latest_text
 from .session import user_id
@@ -140,6 +142,7 @@ def build(ui: UI) -> None:
         if project_id is None:
             raise gr.Error("Create or pick a project first (Projects tab).")
         with studio.store.session() as s:
+            access.require(studio.store, user_id(studio, request), project_id, "edit", session=s)
             sid = scripts_repo.create_script(session=s, project_id=project_id, title=title,
                                              created_by_id=user_id(studio, request)).id
         return script_choices(project_id, sid), ""
@@ -158,6 +161,7 @@ def build(ui: UI) -> None:
             raise gr.Error(f"{path.name} is not UTF-8 text (byte {exc.start} cannot be read). "
                            "Save it as UTF-8 and import it again.") from None
         with studio.store.session() as s:
+            access.require(studio.store, user_id(studio, request), project_id, "edit", session=s)
             if script_id is None:
                 script_id = scripts_repo.create_script(session=s, project_id=project_id, title=path.stem,
                                                        created_by_id=user_id(studio, request)).id
@@ -169,11 +173,17 @@ def build(ui: UI) -> None:
     @handler
     def save(script_id, text, note_text, request: gr.Request):
         need_script(script_id)
+        uid = user_id(studio, request)
         with studio.store.session() as s:
+            project_id = scripts_repo.get_script(session=s, script_id=script_id).project_id
+            access.require(studio.store, uid, project_id, "edit", session=s)
             before = scripts_repo.latest_version(session=s, script_id=script_id)
             v = scripts_repo.save_version(session=s, script_id=script_id, text=text or "",
                                           note=note_text or "edit", created_by_id=user_id(studio, request))
             same = before is not None and before.id == v.id
+            if not same:
+                audit.record(session=s, action="edited", user_id=uid, project_id=project_id,
+                             target=f"script:{script_id}", detail={"version": v.number, "note": note_text or "edit"})
         msg = "No changes since the last version." if same else f"Saved version {v.number}."
         return msg, "", version_choices(script_id)
 
