@@ -29,12 +29,18 @@ def render_page(pub: Publication, view: dict, comments: list[dict]) -> str:
                     for c in comments)
     sample = '<p class="sample">Sample data: this video belongs to the studio\'s demo audience.</p>' \
         if pub.is_sample else ""
+    disclosure = ""
+    if pub.ai_generated:
+        share = f" (about {pub.ai_share:.0%} of it by the studio's rule)" if pub.ai_share is not None else ""
+        disclosure = (f'<p class="ai-label" id="ai-disclosure" role="note"><b>AI-generated content.</b> '
+                      f'This video contains material made with AI models{escape(share)}; its content credentials '
+                      f'list the models and the human edits.</p>')
     return f"""{_head(title)}<body>
 <main>
 <video id="player" controls preload="metadata" playsinline {'poster="' + poster + '"' if thumb else ''}
  src="/watch/{escape(pub.slug)}/video"></video>
 <h1 id="title">{escape(title)}</h1>
-{sample}<p id="description">{escape(pub.description).replace(chr(10), '<br>')}</p>
+{disclosure}{sample}<p id="description">{escape(pub.description).replace(chr(10), '<br>')}</p>
 <aside id="consent" role="note"><p>{escape(CONSENT)}</p>
 <button id="optout" type="button">Don't count my viewing</button></aside>
 <section id="comments"><h2>Comments</h2>

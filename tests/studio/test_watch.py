@@ -174,3 +174,13 @@ def test_title_test_serves_variants_and_counts_their_plays(site, store):
     assert arms[min(arm_ids)] == (seen[min(arm_ids)], seen[min(arm_ids)]) and arms[max(arm_ids)][1] == 0
     # the variant that gets every play is shown more often by Thompson sampling
     assert seen[min(arm_ids)] > seen.get(max(arm_ids), 0)
+
+
+def test_ai_disclosure_label_only_on_videos_with_ai_material(site, store):
+    client, slug, _ = site
+    assert 'id="ai-disclosure"' not in client.get(f"/watch/{slug}").text
+    with store.session() as s:
+        pub = publications.by_slug(session=s, slug=slug)
+        pub.ai_generated, pub.ai_share = True, 0.6
+    html = client.get(f"/watch/{slug}").text
+    assert 'id="ai-disclosure"' in html and "AI-generated content" in html and "60%" in html
