@@ -11,7 +11,7 @@ from pathlib import Path
 import gradio as gr
 
 from storage.config import load_settings
-from studio import audience, create, edit, jobs_panel, placeholders, projects, publish, write
+from studio import audience, create, edit, jobs_panel, projects, publish, responsibility, write
 from studio import settings as settings_tab
 from studio.common import UI
 from studio.services.app_state import Studio, start_studio
@@ -26,7 +26,7 @@ TABS = [
     ("Edit", edit.build),
     ("Publish", publish.build),
     ("Audience", audience.build),
-    ("Responsibility", placeholders.responsibility),
+    ("Responsibility", responsibility.build),
     ("Settings", settings_tab.build),
 ]
 

@@ -8,7 +8,8 @@ import gradio as gr
 
 from . import charts
 from .common import UI, handler
-from .services import dashboard, recommending
+from .services import dashboard, governance, recommending
+from .session import user_id
 
 
 def _duration(seconds: float) -> str:
@@ -143,9 +144,14 @@ def build(ui: UI) -> None:
         return charts.segment_map(seg), rows
 
     @handler
-    def do_train(project_id, vids, s, e, progress=gr.Progress()):
+    def do_train(project_id, vids, s, e, request: gr.Request, progress=gr.Progress()):
         progress(0.1, desc="Training the recommender")
         model = recommending.train(store, _filters(project_id, vids, s, e))
+        if not governance.can_see_raw(store, user_id(studio, request)):
+            # aggregate-only role: no per-viewer ids or picks (Responsibility → Governance explains the roles)
+            return (None, gr.update(choices=[], value=None),
+                    model.summary + " Per-viewer recommendations are shown only to roles with access to "
+                    "individual viewers' data; the Responsibility tab shows how fair they are by group.")
         viewers = model.viewers[:500]
         return (model, gr.update(choices=viewers, value=viewers[0] if viewers else None),
                 model.summary)

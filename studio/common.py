@@ -66,12 +66,6 @@ def handler(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def coming_soon(title: str, what: list[str], issue: str) -> None:
-    """Say plainly what a tab will hold, with no fake controls."""
-    items = "\n".join(f"- {line}" for line in what)
-    gr.Markdown(f"### {title}\n\nNot built yet — it arrives with {issue}. It will hold:\n\n{items}")
-
-
 def run_and_wait(studio: Studio, kind: str, *, project_id: int | None, params: dict, request, progress,
                  queue: str | None = None):
     """Submit a job, feed its progress to ``gr.Progress`` until it ends; return the final snapshot or raise a

@@ -178,7 +178,7 @@ def _read(rgb: np.ndarray, strength: int) -> tuple[np.ndarray, float, float]:
 
 def candidate_sizes(height: int, width: int) -> list[tuple[float, int, int]]:
     """(factor, height, width) to try: as is, undone scale factors, then common generated sizes."""
-    out: list[tuple[float, int, int]] = [(1.0, height, width)]
+    out: list[tuple[float, int, int]] = [(1.0, height, width)] if min(height, width) >= MIN_SIDE else []
     short = min(height, width)
     factors = list(UNDO_FACTORS) + [side / short for side in COMMON_SHORT_SIDES]
     for factor in factors:
@@ -196,8 +196,10 @@ def detect(image: Any, *, strength: int = STRENGTH) -> Detection:
     # 1. Check inputs
     rgb, _ = _to_rgb(image)
     height, width = rgb.shape[:2]
-    if min(height, width) < MIN_SIDE:
-        return Detection(found=False, reason=f"picture is {width}×{height}, smaller than {MIN_SIDE} px on a side")
+    # a picture shrunk below the embedding minimum is still tried at its likely original sizes (a 512 px image
+    # saved at 75 % is 384 px); below half the minimum there is too little left to read
+    if min(height, width) < MIN_SIDE // 2 or not candidate_sizes(height, width):
+        return Detection(found=False, reason=f"picture is {width}×{height}, too small to carry a readable mark")
     # 2. Try each size; accept only a frame with the right magic, length and CRC
     best = Detection(found=False, reason="no valid watermark frame at any size tried")
     for checked, (factor, h, w) in enumerate(candidate_sizes(height, width), start=1):

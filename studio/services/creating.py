@@ -22,6 +22,7 @@ from engines.speech.cast import assign_voices
 from storage.models import AssetKind
 from storage.repo import assets as assets_repo
 
+from . import credentials
 from .outputs import create_engine, output_batch, provenance
 from .previews import add_rows, put, render
 from .runner import JobContext, TaskOutcome, TaskSpec
@@ -62,14 +63,16 @@ def _store_images(ctx, engine, result, *, project_id, name, meta, parents=()) ->
         files = []
         for i, (image, seed) in enumerate(zip(result.images, result.seeds)):
             params = result.image_parameters(i)
-            files.append((batch.put(png_bytes(image, params), ".png"), image, seed, params))
+            # every generated picture carries the instance's invisible AI mark (detected again on upload)
+            image, mark = credentials.watermark_image(ctx.store.settings, image)
+            files.append((batch.put(png_bytes(image, params), ".png"), image, seed, params, mark))
         ctx.check()
         with ctx.store.session() as s:
-            for i, (stored, image, seed, params) in enumerate(files):
+            for i, (stored, image, seed, params, mark) in enumerate(files):
                 a = assets_repo.add_asset(
                     session=s, project_id=project_id, stored=stored, kind=AssetKind.image,
                     name=name if len(files) == 1 else f"{name} ({i + 1})", mime="image/png", width=image.width,
-                    height=image.height, meta=meta, parents=list(parents), created_by_id=ctx.created_by_id,
+                    height=image.height, meta={**meta, "watermark": mark}, parents=list(parents), created_by_id=ctx.created_by_id,
                     provenance=provenance(engine, prompt=params.get("prompt"),
                                           negative_prompt=params.get("negative_prompt"), seed=seed,
                                           parameters=params))

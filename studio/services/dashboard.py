@@ -153,7 +153,12 @@ def segments(store: Store, filters: audience.Filters):
     return segment_audience(frame)
 
 
-def model_frame(store: Store, filters: audience.Filters) -> pd.DataFrame:
+META_COLUMNS = ["viewer", "publication_id", "started_at"]
+
+
+def model_frame(store: Store, filters: audience.Filters, *, with_meta: bool = False) -> pd.DataFrame:
+    """One row per viewing session: the models' inputs and targets (and, ``with_meta``, who/which/when —
+    ``META_COLUMNS`` — for fairness by group and explanations per video; not model inputs)."""
     with store.session() as s:
         rows = audience.session_rows(session=s, filters=filters)
     frame = pd.DataFrame(rows)
@@ -168,13 +173,16 @@ def model_frame(store: Store, filters: audience.Filters) -> pd.DataFrame:
         "video_length_s": frame["duration_s"].astype(float),
         "title_words": frame["title"].str.split().str.len().astype(float),
         "clicked": frame["played"].astype(int), "watch_time_s": frame["watched_s"].astype(float)})
+    if with_meta:
+        out["viewer"], out["publication_id"], out["started_at"] = frame["viewer"], frame["publication_id"], started
     return out
 
 
-def fit_models(store: Store, filters: audience.Filters):
+def fit_models(store: Store, filters: audience.Filters, frame: pd.DataFrame | None = None):
+    """The watch-time model (on sessions that played) and the click-through model (on all sessions)."""
     from analytics.predict import fit_ctr_model, fit_watch_time_model
 
-    frame = model_frame(store, filters)
+    frame = model_frame(store, filters) if frame is None else frame.drop(columns=META_COLUMNS, errors="ignore")
     ctr = fit_ctr_model(frame.drop(columns=["watch_time_s"]), target="clicked")
     viewed = frame[frame["clicked"] == 1].drop(columns=["clicked"])
     watch = fit_watch_time_model(viewed, target="watch_time_s")

@@ -16,6 +16,7 @@ from storage.models import AssetKind
 from storage.repo import assets as assets_repo
 from storage.repo import preferences
 
+from . import credentials
 from .outputs import output_batch
 from .previews import add_rows, put, render
 from .runner import JobContext, TaskOutcome, TaskSpec
@@ -51,8 +52,10 @@ def ingest(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
     info = probe(src)
     ctx.check()
 
-    # 3. Poster and contact sheet
-    previews = render(store, src, ctx.sub(0.1, 0.85))
+    # 3. Poster and contact sheet; an AI watermark or content credentials on the file
+    previews = render(store, src, ctx.sub(0.1, 0.8))
+    ctx.report(0.82, f"Looking for content credentials and an AI watermark in {name}")
+    found = credentials.upload_meta(store.settings, src, info.kind)
     thumbs = previews.result
     ctx.check()
 
@@ -74,13 +77,19 @@ def ingest(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
                 mime=mimetypes.guess_type(name)[0], duration_s=info.duration_s, width=info.width,
                 height=info.height, fps=info.fps, created_by_id=ctx.created_by_id,
                 meta={"probe": {k: v for k, v in info.as_dict().items() if k != "path"},
-                      "thumb_times": [round(t.time_s, 3) for t in thumbs.thumbs]},
+                      "thumb_times": [round(t.time_s, 3) for t in thumbs.thumbs], **found},
                 provenance={"source": "upload", "parameters": {"original_name": name}})
             ids = [asset.id, *add_rows(session=s, project_id=project_id, parent_id=asset.id, name=name,
                                        previews=previews, created_by_id=ctx.created_by_id)]
 
     ctx.report(1.0, "Done")
     summary = _summary(info)
+    if found.get("watermark", {}).get("found"):
+        summary += "; AI-generated mark found (payload " + found["watermark"]["payload"] + ")"
+    if found.get("credentials"):
+        cred = found["credentials"]
+        summary += "; content credentials " + ("valid" if cred["ok"] else "NOT valid") + (
+            ", declaring AI-generated content" if cred["ai_generated"] else "")
     return TaskOutcome(message=f"Added {name}: {summary}.",
                        result={"asset_id": ids[0], "poster_id": ids[1], "sheet_id": ids[2], "summary": summary,
                                "seconds": round(thumbs.seconds, 3)},

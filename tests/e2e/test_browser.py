@@ -37,7 +37,7 @@ def test_create_project_upload_clip_and_see_its_thumbnail(studio_server, tmp_pat
         page.screenshot(path=str(ARTIFACTS / "studio-jobs.png"), full_page=True)
 
         page.get_by_role("tab", name="Responsibility").click()
-        expect(page.get_by_text("Not built yet")).to_be_visible()
+        expect(page.locator("#fair-run")).to_be_visible()
         page.get_by_role("tab", name="Settings").click()
         expect(page.get_by_text("Device:")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "studio-settings.png"), full_page=True)

@@ -145,8 +145,17 @@ def test_clean_gradient_and_flat_are_not_marked():
 def test_small_pictures():
     with pytest.raises(InvalidMedia, match="256"):
         embed(photo(0, 300, 200), PAYLOAD)
-    result = detect(photo(0, 300, 200))
-    assert not result.found and "smaller than 256" in result.reason
+    unmarked = detect(photo(0, 300, 200))  # tried at the sizes it may have been shrunk from; nothing there
+    assert not unmarked.found and unmarked.checked > 0
+    tiny = detect(photo(0, 120, 100))
+    assert not tiny.found and "too small" in tiny.reason and tiny.checked == 0
+
+
+def test_a_mark_shrunk_below_the_embedding_minimum_is_still_found():
+    marked = embed(photo(1, 512, 320), PAYLOAD)
+    shrunk = resized(marked, 0.75)  # 384×240: below the 256 px needed to embed
+    found = detect(shrunk)
+    assert found.found and found.payload == PAYLOAD and found.scale == pytest.approx(1 / 0.75, rel=0.01)
 
 
 # --------------------------------------------------------------------------------------------------------------
