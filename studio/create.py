@@ -42,14 +42,14 @@ def build(ui: UI) -> None:
                                 elem_id="storyboard-gallery")
 
     with gr.Tab("Image"):
-        prompt = gr.Textbox(label="Prompt", lines=2)
+        prompt = gr.Textbox(label="Prompt", lines=2, elem_id="image-prompt")
         negative = gr.Textbox(label="Negative prompt")
         with gr.Row():
             seed = gr.Number(value=0, precision=0, label="Seed")
             steps = gr.Number(value=2, precision=0, label="Steps")
             guidance = gr.Number(value=0.0, label="Guidance")
-            width = gr.Number(value=512, precision=0, label="Width")
-            height = gr.Number(value=512, precision=0, label="Height")
+            width = gr.Number(value=512, precision=0, label="Width", elem_id="image-width")
+            height = gr.Number(value=512, precision=0, label="Height", elem_id="image-height")
             batch = gr.Slider(1, 8, value=1, step=1, label="Batch")
         with gr.Row():
             init = gr.Dropdown(label="Start from an image (img2img, optional)", choices=[], scale=3)

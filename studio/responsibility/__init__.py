@@ -12,12 +12,9 @@ def build(ui: UI) -> None:
         fairness.build_fairness(ui)
     with gr.Tab("Explanations", elem_id="resp-explanations"):
         fairness.build_explanations(ui)
+    # each sub-tab refreshes when it or the Responsibility tab itself is selected
+    tabs = [ui.tab] if ui.tab is not None else []
     with gr.Tab("Provenance", elem_id="resp-provenance") as tab:
-        provenance.build(ui, tab)
+        provenance.build(ui, [*tabs, tab])
     with gr.Tab("Governance", elem_id="resp-governance") as tab:
-        governance.build(gr_ui(ui, tab))
-
-
-def gr_ui(ui: UI, tab) -> UI:
-    from dataclasses import replace
-    return replace(ui, tab=tab)
+        governance.build(ui, [*tabs, tab])

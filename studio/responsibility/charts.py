@@ -73,11 +73,20 @@ def waterfall(row, title: str, top: int = 6) -> go.Figure:
     rest = sum(c.shap for c in row.contributions[top:])
     names = [c.text for c in contribs] + (["other inputs"] if len(row.contributions) > top else [])
     values = [c.shap for c in contribs] + ([rest] if len(row.contributions) > top else [])
+    steps = [row.base_value]
+    for v in values:
+        steps.append(steps[-1] + v)
+    lo, hi = min(steps), max(steps)
+    pad = max((hi - lo) * 0.25, abs(row.base_value) * 0.01, 1e-3)
     fig = go.Figure(go.Waterfall(
         orientation="h", measure=["absolute"] + ["relative"] * len(values) + ["total"],
         y=["average"] + names + ["this video"], x=[row.base_value] + values + [row.prediction],
+        text=[f"{row.base_value:.3g}"] + [f"{v:+.3g}" for v in values] + [f"{row.prediction:.3g}"],
+        textposition="outside", increasing={"marker": {"color": "#188038"}},
+        decreasing={"marker": {"color": "#d93025"}}, totals={"marker": {"color": "#1a73e8"}},
         connector={"line": {"color": "#dadce0"}}), layout={**LAYOUT, "title": title, "height": 380})
     fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(range=[lo - pad, hi + pad], title="zoomed to the contributions")
     return fig
 
 

@@ -138,7 +138,8 @@ def build_explanations(ui: UI) -> None:
         ids = sorted(set(done.frame["publication_id"].astype(int)))
         choices = [(done.titles.get(i, f"#{i}"), i) for i in ids]
         top = done.explanation.global_importance().iloc[0]["feature"]
-        text = f"{done.summary} Across viewing sessions, **{top.replace('_', ' ')}** moves the prediction most."
+        name = top[:-2].replace("_", " ") + " (seconds)" if top.endswith("_s") else top.replace("_", " ")
+        text = f"{done.summary} Across viewing sessions, **{name}** moves the prediction most."
         return (done, text, charts.importance(done.explanation, "What drives the prediction (mean |SHAP|)"),
                 gr.update(choices=choices, value=choices[0][1] if choices else None))
 

@@ -22,7 +22,7 @@ REVIEW_COLUMNS = ["request", "title", "status", "requested by", "reviewer", "req
 AUDIT_COLUMNS = ["when (UTC)", "who", "action", "target", "detail"]
 
 
-def build(ui: UI) -> None:
+def build(ui: UI, tabs: list) -> None:
     studio = ui.studio
     store = studio.store
     whoami = gr.Markdown(elem_id="gov-whoami")
@@ -168,22 +168,26 @@ def build(ui: UI) -> None:
                 f"comments of viewer {viewer.strip()}.")
 
     # --- wiring --------------------------------------------------------------------------------------------------
-    private = {"api_visibility": "private"}
+    private = {"api_visibility": "private", "show_progress": "hidden"}  # quiet refreshes: no overlay on the form
     views = [whoami, review_box, members, default_role, reviews, pending, audit_table, keep_days, keep_forever]
     load = (refresh, [ui.project, pending], views)
     ui.project.change(*load, **private)
-    if ui.tab is not None:
-        ui.tab.select(*load, **private)
+    for tab in tabs:
+        tab.select(*load, **private)
     pending.change(show_request, [pending], [preview], **private)
     review_save.click(save_review, [ui.project, review_box], [status], api_name="set_review_required").then(
         *load, **private)
     member_save.click(save_member, [ui.project, member_name, member_role], [status], api_name="set_role").then(
         *load, **private)
     default_role.input(save_default, [default_role], [status], api_name="set_default_role")
-    approve.click(lambda r, n, request: decide(r, n, True, request), [pending, note], [status],
-                  api_name="approve_publish").then(*load, **private)
-    reject.click(lambda r, n, request: decide(r, n, False, request), [pending, note], [status],
-                 api_name="reject_publish").then(*load, **private)
+    def do_approve(request_id, note_text, request: gr.Request):
+        return decide(request_id, note_text, True, request)
+
+    def do_reject(request_id, note_text, request: gr.Request):
+        return decide(request_id, note_text, False, request)
+
+    approve.click(do_approve, [pending, note], [status], api_name="approve_publish").then(*load, **private)
+    reject.click(do_reject, [pending, note], [status], api_name="reject_publish").then(*load, **private)
     retention_save.click(save_retention, [keep_days, keep_forever], [viewer_status],
                          api_name="set_retention").then(*load, **private)
     export_btn.click(export_viewer, [viewer_id], [viewer_file, viewer_status], api_name="export_viewer")

@@ -18,7 +18,7 @@ from . import charts
 NODE_COLUMNS = ["asset", "name", "kind", "made by", "engine / backend", "model", "prompt", "seed", "human edits"]
 
 
-def build(ui: UI, tab) -> None:
+def build(ui: UI, tabs: list) -> None:
     studio = ui.studio
     store, settings = studio.store, studio.settings
     with gr.Row():
@@ -86,9 +86,10 @@ def build(ui: UI, tab) -> None:
         side_path = Path(side if isinstance(side, str) else side.name) if side else None
         return credentials.describe(credentials.check_file(settings, path, side_path))
 
-    private = {"api_visibility": "private"}
+    private = {"api_visibility": "private", "show_progress": "hidden"}
     ui.project.change(pick, [ui.project, asset], [asset], **private)
-    tab.select(pick, [ui.project, asset], [asset], **private)
+    for tab in tabs:
+        tab.select(pick, [ui.project, asset], [asset], **private)
     show.click(do_show, [asset], [share, graph, nodes, manifest], api_name="lineage")
     export.click(do_export, [asset], [files], api_name="export_credentials")
     check.click(do_check, [to_check, sidecar], [report], api_name="check_file")

@@ -240,8 +240,8 @@ def _audit_outputs(session, job_id: int, kind: str, asset_ids: list[int], user_i
     assets = [a for a in (session.get(Asset, i) for i in asset_ids) if a is not None]
     if not assets:
         return
-    sources = [a.provenance.source if a.provenance else "upload" for a in assets]
-    verb = next((_VERB[v] for v in ("generated", "edited", "derived", "upload") if v in sources), "edited")
+    first = assets[0]  # a job's main output comes first (its previews after it)
+    verb = _VERB.get(first.provenance.source if first.provenance else "upload", "edited")
     audit.record(session=session, action=verb, user_id=user_id, project_id=assets[0].project_id,
                  target=", ".join(f"asset:{a.id}" for a in assets)[:120],
                  detail={"job": job_id, "kind": kind, "names": [a.name for a in assets][:5]})
