@@ -118,6 +118,23 @@ def download_copy(studio: Studio, asset) -> str:
     return str(dest)
 
 
+def download_files(studio: Studio, asset) -> list[str]:
+    """``download_copy`` plus, for pictures, sound and video, its signed content-credentials sidecar
+    (``<file>.c2pa.json``: models, prompts, seeds, human edits, ingredient hashes; see Responsibility)."""
+    from storage.models import AssetKind
+
+    from .services import credentials
+
+    path = download_copy(studio, asset)
+    if asset.kind not in (AssetKind.video, AssetKind.audio, AssetKind.image):
+        return [path]
+    try:
+        return [path, str(credentials.sidecar_for_copy(studio.store, studio.settings, asset.id, path))]
+    except Exception:  # noqa: BLE001 - the download must not fail because the manifest could not be made
+        log.exception("content credentials for asset %s failed", asset.id)
+        return [path]
+
+
 def asset_picker(studio: Studio, project_id: int | None, kinds: list, current=None, *, with_kind: bool = False,
                  top_level_only: bool = False):
     """A dropdown update listing the project's assets of ``kinds``, keeping ``current`` when it is still there."""

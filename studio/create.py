@@ -7,7 +7,7 @@ from storage.models import AssetKind
 from storage.repo import assets as assets_repo
 from storage.repo import scripts as scripts_repo
 
-from .common import UI, cancel_jobs, download_copy, handler, run_and_wait
+from .common import UI, cancel_jobs, download_copy, download_files, handler, run_and_wait
 from .services.creating import ANIMATIC, STORYBOARD, VOICEOVER, script_assets
 from .services.outputs import create_engine, lane
 
@@ -140,7 +140,7 @@ def build(ui: UI) -> None:
         video = found[0]
         with store.session() as s:
             srt = assets_repo.child_with_role(session=s, asset_id=video.id, role="subtitles")
-        files = [download_copy(studio, video)] + ([download_copy(studio, srt)] if srt else [])
+        files = download_files(studio, video) + ([download_copy(studio, srt)] if srt else [])
         return path_of(video), files
 
     def refresh(project_id, script_id):

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from storage.models import AssetKind
 from storage.repo import assets as assets_repo
 
-from .common import UI, asset_picker, cancel_jobs, download_copy, handler, run_and_wait
+from .common import UI, asset_picker, cancel_jobs, download_copy, download_files, handler, run_and_wait
 from .sound import sound_tabs
 
 FORMATS = [("EDL (CMX3600)", "edl"), ("FCPXML (Final Cut, Resolve)", "fcpxml"), ("OTIO", "otio"), ("MP4", "mp4")]
@@ -128,8 +128,8 @@ def build(ui: UI) -> None:
         snap = follow("export_timeline", project_id, params, request, progress)
         with store.session() as s:
             made = [assets_repo.get_asset(session=s, asset_id=i) for i in snap.result["asset_ids"]]
-            files = [download_copy(studio, a) for a in made
-                     if (a.meta or {}).get("purpose", "").startswith("export_")]
+            files = [f for a in made if (a.meta or {}).get("purpose", "").startswith("export_")
+                     for f in (download_files(studio, a) if a.kind.value == "video" else [download_copy(studio, a)])]
             mp4 = next((str(store.media.path_for(a.content_hash, a.ext)) for a in made
                         if (a.meta or {}).get("purpose") == "export_mp4"), None)
         return files, mp4, snap.message

@@ -102,6 +102,14 @@ def build_for_asset(store: Store, settings: Settings, asset_id: int, path: Path 
     return manifest, graph, share
 
 
+def sidecar_for_copy(store: Store, settings: Settings, asset_id: int, copy: Path | str) -> Path:
+    """Sign a manifest bound to ``copy`` (a download copy of the asset) and write it next to it."""
+    from engines.credentials import sign_sidecar, write_sidecar
+
+    manifest, _, _ = build_for_asset(store, settings, asset_id, Path(copy))
+    return write_sidecar(Path(copy), sign_sidecar(manifest, identity(settings)))
+
+
 def export(store: Store, settings: Settings, asset_id: int, out_dir: Path) -> list[Path]:
     """The asset with its credentials: a copy named after the asset plus its signed ``.c2pa.json`` sidecar, and
     — where c2pa-rs can embed into the format — a second copy with the manifest embedded and signed."""

@@ -31,7 +31,8 @@ def test_shots_rough_cut_exports_and_enhancements(studio_server, tmp_path):
         expect(downloads).to_contain_text("Rough cut of interview")
         for ext in (".edl", ".fcpxml", ".otio", ".mp4"):
             expect(downloads).to_contain_text(ext)
-        expect(downloads).not_to_contain_text("interview.mp4")
+        expect(downloads.get_by_role("cell", name="interview.mp4", exact=True)).to_have_count(0)  # not the source
+        expect(downloads).to_contain_text("c2pa")  # the rendered MP4 comes with its signed credentials sidecar
         page.wait_for_function("() => { const v = document.querySelector('#roughcut-video video');"
                                " return v && v.readyState >= 1 && v.duration > 4 && v.duration < 7; }",
                                timeout=30_000)
