@@ -89,12 +89,13 @@ def main(argv: list[str] | None = None) -> None:
     app = build_app(studio)
     app.queue(max_size=args.queue_size, default_concurrency_limit=8)
     db_files = [str(settings.data_dir / n) for n in ("reelsmith.db", "reelsmith.db-wal", "reelsmith.db-shm")]
+    db_files.append(str(settings.data_dir / "secrets"))  # the instance's signing keys
     try:
         app.launch(server_name=args.host, server_port=args.port, share=args.share,
                    auth=make_auth(studio) if settings.users else None,
                    auth_message=args.auth_message if settings.users else None,
                    max_file_size=f"{settings.max_upload_mb}mb",
-                   # media files and download copies only; the database is refused outright
+                   # media files and download copies only; the database and the signing keys are refused outright
                    allowed_paths=[str(settings.media_dir), str(settings.tmp_dir)], blocked_paths=db_files,
                    css_paths=[CSS] if CSS.exists() else None, theme=gr.themes.Soft(), footer_links=["api"],
                    # the public watch pages and their event endpoint live beside the studio (no login)

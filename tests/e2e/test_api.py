@@ -116,3 +116,18 @@ def test_write_tab_versions_breakdown_and_import(studio_server, tmp_path):
     good.write_text("INT. CAFÉ - DAY\n\nZoë waits.\n", encoding="utf-8")
     _, editor, msg = client.predict(pid, sid, handle_file(str(good)), api_name="/import_script")
     assert "CAFÉ" in editor and msg == "Imported good.fountain as version 3."
+
+
+def test_signing_keys_are_not_served(studio_server):
+    from studio.services.credentials import identity, key_dir
+    from storage.config import Settings, sqlite_url
+
+    data = studio_server.data_dir
+    identity(Settings(data_dir=data, database_url=sqlite_url(data)))  # created on first use
+    keys = sorted(p for p in key_dir(Settings(data_dir=data, database_url=sqlite_url(data))).iterdir()
+                  if p.suffix == ".pem")
+    assert keys
+    for key in keys:
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(f"{studio_server.url}gradio_api/file={key}", timeout=10)
+        assert err.value.code in (403, 404)
