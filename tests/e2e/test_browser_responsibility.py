@@ -84,6 +84,8 @@ def test_review_gate_provenance_watermark_fairness_and_explanations(team_server,
             expect(bob.locator("#gov-pending input")).to_have_value(re.compile("The pier at noon"), timeout=15_000)
             bob.locator("#gov-approve").click()
             expect(bob.get_by_text("cannot approve or reject your own").first).to_be_visible(timeout=15_000)
+            for close in bob.locator("button.toast-close").all():  # dismiss it before later screenshots
+                close.click()
 
             # --- cat, in her own browser session, approves -------------------------------------------------
             cat = login(browser, team_server.url, "cat")
