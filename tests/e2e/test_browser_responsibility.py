@@ -44,6 +44,18 @@ def text_field(page: Page, elem_id: str):
     return page.locator(f"#{elem_id} textarea, #{elem_id} input").first
 
 
+def check_settled(page: Page, selector: str) -> None:
+    """Tick a box that a refresh (fired by selecting the tab) may still reset: tick again until it stays."""
+    box = page.locator(selector)
+    for _ in range(10):
+        if not box.is_checked():
+            box.click()
+        page.wait_for_timeout(400)
+        if box.is_checked():
+            return
+    expect(box).to_be_checked()
+
+
 def open_responsibility(page: Page, sub: str) -> None:
     page.get_by_role("tab", name="Responsibility").click()
     page.get_by_role("tab", name=sub).click()
@@ -68,7 +80,7 @@ def test_review_gate_provenance_watermark_fairness_and_explanations(team_server,
             open_responsibility(bob, "Governance")
             expect(bob.locator("#gov-whoami")).to_contain_text("bob", timeout=15_000)
             expect(bob.locator("#gov-whoami")).to_contain_text("owner")
-            bob.locator("#gov-review-required input").check()
+            check_settled(bob, "#gov-review-required input")
             bob.locator("#gov-review-save").click()
             expect(bob.locator("#gov-status")).to_contain_text("needs a second person", timeout=15_000)
             text_field(bob, "gov-member-name").fill("cat")
