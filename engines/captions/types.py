@@ -70,13 +70,15 @@ class Cue:
 @dataclass(frozen=True)
 class CaptionRequest:
     """What to transcribe. ``language`` is an ISO code ("en", "fr" ...) or ``None`` to detect it (multilingual
-    models only); ``beam_size``/``vad`` override the backend's defaults when given."""
+    models only); ``beam_size``/``vad`` override the backend's defaults when given; ``initial_prompt`` steers the
+    Whisper backends' wording (e.g. ``engines.transcript.fillers.VERBATIM_PROMPT`` keeps "um"/"uh")."""
 
     media: Path
     language: str | None = "en"
     word_timestamps: bool = True
     beam_size: int | None = None
     vad: bool = True
+    initial_prompt: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "media", Path(self.media))
@@ -87,7 +89,7 @@ class CaptionRequest:
 
     def as_dict(self) -> dict[str, Any]:
         return {"media": str(self.media), "language": self.language, "word_timestamps": self.word_timestamps,
-                "beam_size": self.beam_size, "vad": self.vad}
+                "beam_size": self.beam_size, "vad": self.vad, "initial_prompt": self.initial_prompt}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "CaptionRequest":

@@ -144,7 +144,8 @@ class WhisperCaptioner(Engine[CaptionRequest, CaptionResult]):
             language = model.detect_language(audio[s:e])[0]
         # 3. Recognise each window; retry with the full 30 s window when the trimmed one looks unreliable.
         kwargs = dict(language=language, beam_size=int(request.beam_size or self.config.options.get("beam_size", 5)),
-                      word_timestamps=request.word_timestamps, vad_filter=False, condition_on_previous_text=False)
+                      word_timestamps=request.word_timestamps, vad_filter=False, condition_on_previous_text=False,
+                      initial_prompt=request.initial_prompt or self.config.options.get("initial_prompt"))
         segments: list[Segment] = []
         try:
             for s, e in windows:
