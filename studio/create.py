@@ -45,7 +45,7 @@ def build(ui: UI) -> None:
         prompt = gr.Textbox(label="Prompt", lines=2, elem_id="image-prompt")
         negative = gr.Textbox(label="Negative prompt")
         with gr.Row():
-            seed = gr.Number(value=0, precision=0, label="Seed")
+            seed = gr.Number(value=0, precision=0, label="Seed", elem_id="image-seed")
             steps = gr.Number(value=2, precision=0, label="Steps")
             guidance = gr.Number(value=0.0, label="Guidance")
             width = gr.Number(value=512, precision=0, label="Width", elem_id="image-width")

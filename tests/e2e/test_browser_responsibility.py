@@ -122,6 +122,7 @@ def test_review_gate_provenance_watermark_fairness_and_explanations(team_server,
             bob.get_by_role("tab", name="Create").click()
             bob.get_by_role("tab", name="Image").click()
             text_field(bob, "image-prompt").fill("EXT. PIER - NOON. Gulls over the water")
+            bob.locator("#image-seed input").fill("7")
             bob.locator("#image-width input").fill("768")
             bob.locator("#image-height input").fill("432")
             bob.get_by_role("button", name="Generate", exact=True).click()
@@ -137,12 +138,12 @@ def test_review_gate_provenance_watermark_fairness_and_explanations(team_server,
             expect(bob.locator("#prov-files")).to_contain_text(re.compile(r"\.png\.c2pa\s*\.json"), timeout=30_000)
             bob.screenshot(path=str(ARTIFACTS / "studio-responsibility-provenance.png"), full_page=True)
 
-            # someone re-posts the picture as a 75 % JPEG; the checker finds the mark
+            # someone re-posts the picture as a 75 % JPEG (quality 90); the checker finds the mark
             pngs = sorted((team_server.data_dir / "media").rglob("*.png"), key=lambda q: q.stat().st_mtime)
             marked = next(q for q in reversed(pngs) if Image.open(q).size == (768, 432))
             img = Image.open(marked).convert("RGB").resize((576, 324), Image.LANCZOS)
             buf = io.BytesIO()
-            img.save(buf, "JPEG", quality=80)
+            img.save(buf, "JPEG", quality=90)
             repost = tmp_path / "repost.jpg"
             repost.write_bytes(buf.getvalue())
             bob.locator("#prov-check-file input[type=file]").set_input_files(str(repost))

