@@ -14,9 +14,10 @@ from .registry import REGISTRIES, Registry
 
 #: Kinds whose registry lives in a package of another name (the video enhancements share ``engines.video``).
 PACKAGES = {"stabilize": "video", "colour": "video", "interpolate": "video", "denoise": "audio", "stems": "audio",
-            "loudness": "audio"}
+            "loudness": "audio", "diarize": "transcript.diarize"}
 KINDS: tuple[str, ...] = ("thumbs", "script", "scene", "music", "speech", "animatic", "shots", "autoedit",
-                          "stabilize", "colour", "interpolate", "captions", "denoise", "stems", "loudness")
+                          "stabilize", "colour", "interpolate", "captions", "denoise", "stems", "loudness",
+                          "reframe", "shorts", "diarize")
 
 
 def registries() -> dict[str, Registry]:

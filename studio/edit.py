@@ -12,10 +12,13 @@ from storage.repo import assets as assets_repo
 
 from .common import UI, asset_picker, cancel_jobs, download_copy, download_files, handler, run_and_wait
 from .sound import sound_tabs
+from .shorts import shorts_tab
+from .transcript import transcript_tab
 
 FORMATS = [("EDL (CMX3600)", "edl"), ("FCPXML (Final Cut, Resolve)", "fcpxml"), ("OTIO", "otio"), ("MP4", "mp4")]
 KINDS = ("shots", "rough_cut", "export_timeline", "stabilize", "colour", "interpolate", "captions", "captions_export",
-         "captions_burn", "denoise", "stems", "loudness")
+         "captions_burn", "denoise", "stems", "loudness", "transcript", "transcript_cut",
+         "reframe", "shorts")
 
 
 def timeline_figure(timeline: dict, disabled: set[int], transitions: list[dict]) -> go.Figure:
@@ -152,6 +155,10 @@ def build(ui: UI) -> None:
     export_btn.click(do_export, [ui.project, timeline_state, clips, formats], [downloads, cut_video, status],
                      api_name="export_timeline")
 
+    with gr.Tab("Transcript", elem_id="edit-transcript"):
+        transcript_tab(ui, source, status)
+    with gr.Tab("Reframe and shorts", elem_id="edit-shorts"):
+        shorts_tab(ui, source, status)
     enhance_tabs(ui, source, status)
     with gr.Tab("Sound", elem_id="edit-sound"):
         sound_tabs(ui)

@@ -105,9 +105,12 @@ def plan_transcript_cut(words: Sequence[Any], deleted: Iterable[int], *, duratio
         a0, b0 = max(0, a0), min(total, b0)
         if b0 <= a0:
             continue  # no whole frame between the kept words: nothing can be cut without clipping one
-        # 3. Snap inwards: the last kept frame (a - 1) / the first kept frame (b) on the quietest frame
-        a = a0 if not prev else _quietest(range(a0, min(b0 - 1, a0 + snap) + 1), lambda k: level(k - 1), a0)
-        b = b0 if not nxt else _quietest(range(max(a + 1, b0 - snap), b0 + 1), level, b0)
+        # 3. Snap inwards: the last kept frame (a - 1) / the first kept frame (b) on the quietest frame — but only
+        #    within the gap before the first deleted word / after the last one, so no deleted word is kept
+        a_max = min(b0 - 1, a0 + snap, max(a0, _frame(words[first].start, fps, up=False)))
+        b_min = max(b0 - snap, min(b0, _frame(words[stop - 1].end, fps, up=True)))
+        a = a0 if not prev else _quietest(range(a0, a_max + 1), lambda k: level(k - 1), a0)
+        b = b0 if not nxt else _quietest(range(max(a + 1, b_min), b0 + 1), level, b0)
         if b > a:
             cuts.append((a, b))
     # 4. Extra spans, minus the kept words and their margins

@@ -9,7 +9,7 @@ from storage.config import Settings
 from storage.db import Store, open_store
 from storage.repo import users as users_repo
 
-from . import creating, editing, governance, ingest, publishing, sound, writing
+from . import creating, editing, governance, ingest, publishing, shorts, sound, transcribing, writing
 from .runner import JobRunner
 
 
@@ -50,7 +50,8 @@ def start_studio(settings: Settings) -> Studio:
     sweep_folder(settings.tmp_dir)
     runner = JobRunner(store, cpu_workers=settings.cpu_workers)
     for spec in [ingest.SPEC, *writing.SPECS, *creating.SPECS, *editing.SPECS, *publishing.SPECS,
-                 *sound.SPECS]:
+                 *sound.SPECS, *transcribing.SPECS,
+                 *shorts.SPECS]:
         runner.register(spec)
     runner.recover()
     if settings.users:

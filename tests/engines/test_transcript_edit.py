@@ -170,12 +170,14 @@ def test_no_cut_lands_inside_a_kept_word():
 def test_snapping_picks_the_quiet_frame():
     words = [TranscriptWord(0.0, 1.0, "keep"), TranscriptWord(1.2, 2.0, "gone"), TranscriptWord(2.5, 3.0, "keep")]
     energy = np.full(80, -20.0)
-    energy[30] = energy[56] = -60.0
+    energy[28] = energy[56] = -60.0
     assert plan_transcript_cut(words, [1], duration=3.2, fps=FPS) == [(0.0, 27 / FPS), (60 / FPS, 80 / FPS)]
     kept = plan_transcript_cut(words, [1], duration=3.2, energy_db=energy, fps=FPS)
-    assert kept == [(0.0, 31 / FPS), (56 / FPS, 80 / FPS)]  # kept parts end / start on the quiet frames
+    assert kept == [(0.0, 29 / FPS), (56 / FPS, 80 / FPS)]  # kept parts end / start on the quiet frames
+    energy[30] = -99.0  # the first frame of the deleted word: never kept, however quiet
+    assert plan_transcript_cut(words, [1], duration=3.2, energy_db=energy, fps=FPS)[0] == (0.0, 29 / FPS)
     energy[24] = energy[20] = -90.0  # quieter, but inside the margin after the kept word: never chosen
-    assert plan_transcript_cut(words, [1], duration=3.2, energy_db=energy, fps=FPS)[0] == (0.0, 31 / FPS)
+    assert plan_transcript_cut(words, [1], duration=3.2, energy_db=energy, fps=FPS)[0] == (0.0, 29 / FPS)
     with pytest.raises(InvalidInput):
         plan_transcript_cut(words, [3], duration=3.2, fps=FPS)
 
