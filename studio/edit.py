@@ -143,7 +143,7 @@ def build(ui: UI) -> None:
 
     # --- wiring ------------------------------------------------------------------------------------------------
     private = {"api_visibility": "private"}
-    ui.project.change(videos, [ui.project], [source], **private)
+    ui.project.change(videos, [ui.project, source], [source], **private)  # keep the clip being edited
     refresh_btn.click(videos, [ui.project, source], [source], **private)
     if ui.tab is not None:
         ui.tab.select(videos, [ui.project, source], [source], **private)

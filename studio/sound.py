@@ -141,7 +141,7 @@ def sound_tabs(ui: UI) -> None:
 
     # --- wiring ------------------------------------------------------------------------------------------------
     private = {"api_visibility": "private"}
-    ui.project.change(sources, [ui.project], [source], **private)
+    ui.project.change(sources, [ui.project, source], [source], **private)
     refresh.click(sources, [ui.project, source], [source], **private)
     if ui.tab is not None:
         ui.tab.select(sources, [ui.project, source], [source], **private)

@@ -120,3 +120,40 @@ def test_nothing_struck_is_refused(studio, talk):
         "transcript_id": snap.result["transcript_id"], "deleted": []})
     out = studio.runner.run_to_end(job, timeout_s=60)
     assert out.status == JobStatus.failed and "Nothing is marked" in out.message
+
+
+def test_shorts_are_proposed_on_sentences_and_rendered_vertical_with_timelines(studio, talk):
+    pid, aid, _, data = talk
+    propose = studio.runner.run_to_end(studio.runner.submit("shorts", project_id=pid, params={
+        "asset_id": aid, "n": 2, "min_s": 4, "max_s": 12}), timeout_s=300)
+    assert propose.status == JobStatus.done, propose.message
+    cands = propose.result["candidates"]
+    assert cands and all(4 <= c["end"] - c["start"] <= 12.6 for c in cands)
+    assert [c["score"] for c in cands] == sorted((c["score"] for c in cands), reverse=True)
+    ends = {round(w["end"], 1) for w in data["transcript"]["words"] if w["text"].rstrip().endswith((".", "?", "!"))}
+    assert all(any(abs(c["end"] - 0.35 - e) < 0.6 for e in ends) for c in cands)  # they end after a sentence
+    first = cands[0]
+    done = studio.runner.run_to_end(studio.runner.submit("shorts", project_id=pid, params={
+        "asset_id": aid, "render": True, "segments": [[first["start"], first["end"]]]}), timeout_s=600)
+    assert done.status == JobStatus.done, done.message
+    [short] = done.result["shorts"]
+    with studio.store.session() as s:
+        video = assets_repo.get_asset(session=s, asset_id=short["video_id"])
+        path = studio.store.media.path_for(video.content_hash, video.ext)
+        timelines = [assets_repo.get_asset(session=s, asset_id=i) for i in short["timeline_ids"]]
+        assert video.provenance.engine == "shorts" and video.provenance.parameters["title"]
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        assert v.height > v.width and v.width % 2 == 0 and c.streams.audio
+    assert sorted(t.ext for t in timelines) == [".edl", ".fcpxml", ".otio"]
+
+
+def test_reframe_job_makes_a_vertical_video(studio, talk):
+    pid, aid, _, _ = talk
+    snap = studio.runner.run_to_end(studio.runner.submit("reframe", project_id=pid, params={
+        "asset_id": aid, "aspect": "1:1", "fill": "crop"}), timeout_s=300)
+    assert snap.status == JobStatus.done, snap.message
+    with studio.store.session() as s:
+        v = assets_repo.get_asset(session=s, asset_id=snap.result["video_id"])
+        assert v.width == v.height and v.provenance.parameters["aspect"] == "1:1"
+    assert len(snap.result["crop"]) > 10
