@@ -40,7 +40,12 @@ def watermark_image(settings: Settings, image):
     if min(image.size) < MIN_SIDE:
         return image, {"embedded": False, "reason": f"smaller than {MIN_SIDE} px, too small to carry a mark"}
     payload = mark_payload(settings)
-    return embed(image, payload), {"embedded": True, "method": "dwtDct", "payload": payload.hex()}
+    try:
+        marked = embed(image, payload)
+    except ImportError as exc:  # invisible-watermark comes from requirements-nodeps.txt (absent on e.g. Spaces)
+        log.warning("picture left unmarked: %s", exc)
+        return image, {"embedded": False, "reason": f"watermark library missing ({exc})"}
+    return marked, {"embedded": True, "method": "dwtDctSvd", "payload": payload.hex()}
 
 
 def _asset_path(store: Store, asset) -> Path:
@@ -158,6 +163,8 @@ def check_file(settings: Settings, path: Path, sidecar: Path | None = None) -> d
                             "reason": mark.reason}
     except ReelsmithError as exc:
         out["watermark"] = {"found": False, "reason": exc.message}
+    except ImportError as exc:
+        out["watermark"] = {"found": False, "reason": f"watermark library missing ({exc})"}
     return out
 
 

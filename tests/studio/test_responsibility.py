@@ -118,3 +118,15 @@ def test_exported_credentials_verify_and_tampering_fails(studio, tmp_path):
     bad = verify(plain, side, trusted_fingerprints=[ident.fingerprint])
     assert not bad.ok and any("hash mismatch" in p for p in bad.problems)
     assert "NOT valid" in credentials.describe(credentials.check_file(studio.settings, plain, side))
+
+
+def test_without_the_watermark_library_pictures_stay_unmarked_with_a_reason(studio, monkeypatch):
+    import engines.watermark
+
+    def missing(*_a, **_k):
+        raise ImportError("No module named 'imwatermark'")
+
+    monkeypatch.setattr(engines.watermark, "embed", missing)
+    image = Image.new("RGB", (512, 320), (90, 120, 160))
+    out, meta = credentials.watermark_image(studio.settings, image)
+    assert out is image and not meta["embedded"] and "imwatermark" in meta["reason"]
