@@ -135,6 +135,20 @@ def download_files(studio: Studio, asset) -> list[str]:
         return [path]
 
 
+def export_downloads(studio: Studio, asset_ids: list[int]) -> tuple[list[str], str | None]:
+    """Download copies of an ``export_timeline`` job's files (the MP4 with its credentials sidecar) and the stored
+    MP4's path for the player."""
+    from storage.repo import assets as assets_repo
+
+    with studio.store.session() as s:
+        made = [assets_repo.get_asset(session=s, asset_id=i) for i in asset_ids]
+        files = [f for a in made if (a.meta or {}).get("purpose", "").startswith("export_")
+                 for f in (download_files(studio, a) if a.kind.value == "video" else [download_copy(studio, a)])]
+        mp4 = next((str(studio.store.media.path_for(a.content_hash, a.ext)) for a in made
+                    if (a.meta or {}).get("purpose") == "export_mp4"), None)
+    return files, mp4
+
+
 def asset_picker(studio: Studio, project_id: int | None, kinds: list, current=None, *, with_kind: bool = False,
                  top_level_only: bool = False):
     """A dropdown update listing the project's assets of ``kinds``, keeping ``current`` when it is still there."""

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from storage.models import AssetKind
 from storage.repo import assets as assets_repo
 
-from .common import UI, asset_picker, cancel_jobs, download_copy, download_files, handler, run_and_wait
+from .common import UI, asset_picker, cancel_jobs, export_downloads, handler, run_and_wait
 from .sound import sound_tabs
 from .shorts import shorts_tab
 from .transcript import transcript_tab
@@ -129,12 +129,7 @@ def build(ui: UI) -> None:
         params = {"timeline_id": state["id"], "disabled": sorted(set(range(n)) - set(kept or [])),
                   "formats": list(fmts)}
         snap = follow("export_timeline", project_id, params, request, progress)
-        with store.session() as s:
-            made = [assets_repo.get_asset(session=s, asset_id=i) for i in snap.result["asset_ids"]]
-            files = [f for a in made if (a.meta or {}).get("purpose", "").startswith("export_")
-                     for f in (download_files(studio, a) if a.kind.value == "video" else [download_copy(studio, a)])]
-            mp4 = next((str(store.media.path_for(a.content_hash, a.ext)) for a in made
-                        if (a.meta or {}).get("purpose") == "export_mp4"), None)
+        files, mp4 = export_downloads(studio, snap.result["asset_ids"])
         return files, mp4, snap.message
 
     def do_cancel(project_id):

@@ -9,7 +9,7 @@ import gradio as gr
 
 from engines.transcript import EditSession
 
-from .common import UI, download_copy, download_files, handler, run_and_wait
+from .common import UI, export_downloads, handler, run_and_wait
 from .services import transcribing
 
 FORMATS = [("EDL", "edl"), ("FCPXML", "fcpxml"), ("OTIO", "otio"), ("MP4", "mp4")]
@@ -177,13 +177,7 @@ def transcript_tab(ui: UI, source, status) -> None:
         msg = snap.message
         snap = run_and_wait(studio, "export_timeline", project_id=project_id, request=request, progress=progress,
                             params={"timeline_id": snap.result["timeline_id"], "formats": list(fmts)})
-        from storage.repo import assets as assets_repo
-        with store.session() as s:
-            made = [assets_repo.get_asset(session=s, asset_id=i) for i in snap.result["asset_ids"]]
-            out = [f for a in made if (a.meta or {}).get("purpose", "").startswith("export_")
-                   for f in (download_files(studio, a) if a.kind.value == "video" else [download_copy(studio, a)])]
-            mp4 = next((str(store.media.path_for(a.content_hash, a.ext)) for a in made
-                        if (a.meta or {}).get("purpose") == "export_mp4"), None)
+        out, mp4 = export_downloads(studio, snap.result["asset_ids"])
         return out, mp4, f"{msg} {snap.message}"
 
     outs = [state, text, preview]
