@@ -157,3 +157,21 @@ def test_reframe_job_makes_a_vertical_video(studio, talk):
         v = assets_repo.get_asset(session=s, asset_id=snap.result["video_id"])
         assert v.width == v.height and v.provenance.parameters["aspect"] == "1:1"
     assert len(snap.result["crop"]) > 10
+
+
+@pytest.mark.parametrize("kind", ["no audio", "tone only"])
+def test_clips_without_speech_fail_clearly_and_store_nothing(studio, tmp_path, kind):
+    from tests.media_factory import write_clip, write_talk_clip
+
+    path = (write_clip(tmp_path / "silent.mp4", seconds=2.0, audio=None) if kind == "no audio"
+            else write_talk_clip(tmp_path / "tone.mp4", seconds=4.0))
+    with studio.store.session() as s:
+        pid = projects.create_project(session=s, name=f"No speech {kind}").id
+        aid = assets_repo.add_asset(session=s, project_id=pid, stored=studio.store.media.put_file(path),
+                                    kind="video", name=path.name, duration_s=2.0).id
+    snap = studio.runner.run_to_end(studio.runner.submit("transcript", project_id=pid, params={"asset_id": aid}),
+                                    timeout_s=300)
+    assert snap.status == JobStatus.failed and path.name in snap.message, snap.message
+    assert "Traceback" not in (snap.error or "") and "unexpectedly" not in snap.message  # a clear error, not a crash
+    with studio.store.session() as s:
+        assert [a.id for a in assets_repo.list_assets(session=s, project_id=pid)] == [aid]
