@@ -6,6 +6,8 @@ import gradio as gr
 from storage.repo import jobs as jobs_repo
 
 from .common import UI, handler
+from .services import access
+from .session import user_id
 
 COLUMNS = ["id", "kind", "status", "progress", "message", "started", "seconds"]
 
@@ -32,9 +34,15 @@ def build(ui: UI) -> None:
     timer = gr.Timer(2.0)  # outside the accordion: Gradio does not run timers of a closed one
 
     @handler
-    def do_cancel(jid):
+    def do_cancel(jid, request: gr.Request):
         if not jid:
             raise gr.Error("Enter the id of a queued or running job.")
+        with studio.store.session() as s:
+            job = jobs_repo.get_job(session=s, job_id=int(jid))
+            # the job's own starter may always stop it; others need to be allowed to change its project
+            if job.created_by_id is None or job.created_by_id != user_id(studio, request):
+                access.require(studio.store, user_id(studio, request), job.project_id,
+                               "edit" if job.project_id else "manage", session=s)
         snap = studio.runner.cancel(int(jid))
         gr.Info(f"Job #{snap.id}: {snap.status.value} — {snap.message}")
         return rows(studio)
