@@ -1,0 +1,51 @@
+"""Team sign-in: scrypt-checked passwords, throttled per user name (15 failures in 5 minutes)."""
+from __future__ import annotations
+
+import pytest
+
+from storage.config import Settings, sqlite_url
+from studio.services.app_state import start_studio
+from studio.session import LoginThrottle, make_auth
+
+
+@pytest.fixture(scope="module")
+def team(tmp_path_factory):
+    data = tmp_path_factory.mktemp("auth") / "data"
+    st = start_studio(Settings(data_dir=data, database_url=sqlite_url(data), users="ann:right-pass,bob:bobs-pass"))
+    yield st
+    st.close()
+
+
+def test_fifteen_failures_lock_the_name_for_five_minutes(team):
+    now = [1000.0]
+    check = make_auth(team, LoginThrottle(limit=15, window_s=300, clock=lambda: now[0]))
+    assert check("ann", "right-pass")
+    for _ in range(15):
+        assert not check("ann", "guess")
+    assert not check("ann", "right-pass")  # locked: even the right password is refused
+    assert not check("ANN ", "right-pass")  # the same name however it is typed
+    assert check("bob", "bobs-pass")  # other users are not affected
+    now[0] += 301
+    assert check("ann", "right-pass")  # the window has passed
+
+
+def test_failures_spread_over_time_do_not_lock(team):
+    now = [0.0]
+    check = make_auth(team, LoginThrottle(limit=15, window_s=300, clock=lambda: now[0]))
+    for _ in range(30):
+        assert not check("bob", "typo")
+        now[0] += 30  # one failure every 30 s: never 15 within 5 minutes
+    assert check("bob", "bobs-pass")
+
+
+def test_unknown_names_are_throttled_and_old_entries_are_forgotten():
+    now = [0.0]
+    throttle = LoginThrottle(limit=2, window_s=300, clock=lambda: now[0])
+    for i in range(10_001):
+        throttle.failed(f"nobody{i}")
+    assert len(throttle._failures) == 10_001 and not throttle.blocked("nobody7")
+    throttle.failed("nobody7")
+    assert throttle.blocked("nobody7")  # a name that does not exist is locked like any other
+    now[0] = 400.0  # every failure so far is older than the window
+    throttle.failed("late")
+    assert len(throttle._failures) == 1 and not throttle.blocked("nobody7")
