@@ -52,7 +52,7 @@ class LoginThrottle:
 
 
 def make_auth(studio: Studio, throttle: LoginThrottle | None = None):
-    """A Gradio ``auth`` callable checking names and scrypt hashes in the store, throttled per user name."""
+    """A Gradio ``auth`` callable checking names and Argon2id hashes in the store, throttled per user name."""
     throttle = throttle or LoginThrottle()
 
     def check(username: str, password: str) -> bool:

@@ -1,4 +1,5 @@
-"""Team users: passwords stored as scrypt hashes (salted), never in clear."""
+"""Team users: passwords stored as Argon2id hashes (argon2-cffi's defaults: salted, memory-hard), never in clear.
+Older scrypt hashes still verify and are replaced by Argon2id at the next successful sign-in."""
 from __future__ import annotations
 
 import base64
@@ -15,15 +16,40 @@ from ..models import User, utcnow
 _N, _R, _P = 2**14, 8, 1
 
 
-def hash_password(password: str, *, salt: bytes | None = None) -> str:
+def _argon2():
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _argon2().hash(password)
+
+
+def needs_rehash(stored: str | None) -> bool:
+    """True for hashes made with older settings or the former scrypt scheme."""
+    if not stored or not stored.startswith("$argon2"):
+        return True
+    return _argon2().check_needs_rehash(stored)
+
+
+def _scrypt_hash(password: str, *, salt: bytes | None = None) -> str:
     salt = salt or os.urandom(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
     return f"scrypt${_N}${_R}${_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
 def verify_password(password: str, stored: str | None) -> bool:
+    """Constant-time check against an Argon2id hash (or a former scrypt one)."""
     if not stored:
         return False
+    if stored.startswith("$argon2"):
+        from argon2.exceptions import InvalidHashError, VerificationError
+
+        try:
+            return _argon2().verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
     try:
         scheme, n, r, p, salt_b64, digest_b64 = stored.split("$")
         if scheme != "scrypt":
@@ -57,7 +83,7 @@ def sync_users(*, session: Session, pairs: list[tuple[str, str]]) -> list[User]:
         if user is None:
             user = User(name=name, is_admin=(i == 0))
             session.add(user)
-        if not verify_password(password, user.password_hash):
+        if not verify_password(password, user.password_hash) or needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         users.append(user)
     session.flush()
@@ -68,6 +94,8 @@ def authenticate(*, session: Session, name: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.name == name))
     if user is None or not verify_password(password, user.password_hash):
         return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     session.flush()
     return user

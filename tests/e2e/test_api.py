@@ -87,7 +87,7 @@ def test_team_login_from_environment(tmp_path):
         users = con.execute("SELECT name, password_hash FROM users ORDER BY id").fetchall()
         owner = con.execute("SELECT u.name FROM projects p JOIN users u ON u.id = p.owner_id").fetchone()
         con.close()
-        assert [u[0] for u in users] == ["ann", "ben"] and all(u[1].startswith("scrypt$") for u in users)
+        assert [u[0] for u in users] == ["ann", "ben"] and all(u[1].startswith("$argon2id$") for u in users)
         assert owner == ("ann",)
     finally:
         stop_server(server)

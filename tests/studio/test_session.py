@@ -1,4 +1,5 @@
-"""Team sign-in: scrypt-checked passwords, throttled per user name (15 failures in 5 minutes)."""
+"""Team sign-in: Argon2id-checked passwords (former scrypt hashes upgraded at sign-in), throttled per user name
+(15 failures in 5 minutes)."""
 from __future__ import annotations
 
 import pytest
@@ -14,6 +15,24 @@ def team(tmp_path_factory):
     st = start_studio(Settings(data_dir=data, database_url=sqlite_url(data), users="ann:right-pass,bob:bobs-pass"))
     yield st
     st.close()
+
+
+def test_passwords_are_argon2id_and_old_scrypt_hashes_are_upgraded_at_sign_in(team):
+    from sqlalchemy import select
+
+    from storage.models import User
+    from storage.repo import users
+
+    with team.store.session() as s:
+        bob = s.scalar(select(User).where(User.name == "bob"))
+        assert bob.password_hash.startswith("$argon2id$") and "bobs-pass" not in bob.password_hash
+        bob.password_hash = users._scrypt_hash("bobs-pass")  # as stored before Argon2id
+    check = make_auth(team, LoginThrottle())
+    assert not check("bob", "wrong") and check("bob", "bobs-pass")
+    with team.store.session() as s:
+        assert s.scalar(select(User.password_hash).where(User.name == "bob")).startswith("$argon2id$")
+    assert users.verify_password("bobs-pass", users._scrypt_hash("bobs-pass"))
+    assert not users.verify_password("bobs-pass", "$argon2id$v=19$m=65536,t=3,p=4$broken")
 
 
 def test_fifteen_failures_lock_the_name_for_five_minutes(team):
