@@ -136,8 +136,8 @@ def _weights(graph: Lineage, child: Node, parents: list[Node]) -> list[float]:
     return [(p.duration_s or share) if p in media else 0.0 for p in parents]
 
 
-def contribution(graph: Lineage) -> Contribution:
-    """Apply the module's rule to a lineage graph."""
+def data_shares(graph: Lineage) -> dict[int, tuple[float, dict[str, float]]]:
+    """Rule step 1 for every node of the graph: (D, share of D per AI source asset name)."""
     memo: dict[int, tuple[float, dict[str, float]]] = {}
 
     def ai(node_id: int, seen: frozenset[int]) -> tuple[float, dict[str, float]]:
@@ -162,7 +162,14 @@ def contribution(graph: Lineage) -> Contribution:
         memo[node_id] = out
         return out
 
-    d, sources = ai(graph.root, frozenset())
+    for node_id in graph.nodes:
+        ai(node_id, frozenset())
+    return memo
+
+
+def contribution(graph: Lineage) -> Contribution:
+    """Apply the module's rule to a lineage graph."""
+    d, sources = data_shares(graph)[graph.root]
     h = sum(len(n.human_edits) for n in graph.nodes.values())
     v = d * (1.0 - min(HUMAN_CAP, HUMAN_STEP * h))
     return Contribution(ai_data_share=round(d, 6), human_edit_ops=h, ai_share=round(v, 6),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from storage.models import User
 from storage.repo import assets as assets_repo
 from storage.repo import projects as projects_repo
 from storage.repo import reviews as reviews_repo
@@ -79,7 +80,7 @@ def build(ui: UI, tabs: list) -> None:
             return ("Single-user studio: nobody is signed in, so every action is allowed and reviews cannot be "
                     "approved (start the studio with `--users` for a team).")
         with store.session() as s:
-            name = s.get(__import__("storage.models", fromlist=["User"]).User, uid).name
+            name = s.get(User, uid).name
         role = access.role(store, uid, project_id).value
         return f"Signed in as **{name}** — **{role}** in this project."
 

@@ -71,12 +71,12 @@ def build_for_asset(store: Store, settings: Settings, asset_id: int, path: Path 
         title = asset.name
     node = graph.nodes[asset_id]
     parents = graph.parents(asset_id)
+    shares = lineage.data_shares(graph)
     ingredients = []
     for pid, role in parents:
         pnode = graph.nodes[pid]
-        sub = lineage.contribution(lineage.Lineage(root=pid, nodes=graph.nodes, edges=graph.edges))
         relationship = "parentOf" if len(parents) == 1 or role in ("source", "timeline") else "componentOf"
-        src_type = TRAINED_ALGORITHMIC_MEDIA if sub.ai_generated else (
+        src_type = TRAINED_ALGORITHMIC_MEDIA if shares[pid][0] > 0 else (
             HUMAN_EDITS if pnode.human_edits else DIGITAL_CAPTURE)
         ing = (Ingredient.from_file(parent_paths[pid], relationship=relationship, title=pnode.name,
                                     digital_source_type=src_type)

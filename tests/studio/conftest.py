@@ -6,10 +6,15 @@ from storage.config import Settings, sqlite_url
 from studio.services.app_state import start_studio
 
 
+def open_studio(tmp_path_factory, name: str = "studio", users: str | None = None):
+    """A whole studio (store, runner with every task) in a fresh data dir; ``users`` makes it a team instance."""
+    data = tmp_path_factory.mktemp(name) / "data"
+    return start_studio(Settings(data_dir=data, database_url=sqlite_url(data), users=users))
+
+
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory):
-    """A whole studio (store, runner with every task) in a fresh data dir, shared by one test module."""
-    data = tmp_path_factory.mktemp("studio") / "data"
-    st = start_studio(Settings(data_dir=data, database_url=sqlite_url(data)))
+    """A studio shared by one test module."""
+    st = open_studio(tmp_path_factory)
     yield st
     st.close()

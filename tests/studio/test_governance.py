@@ -6,20 +6,18 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from storage.audience_models import Comment, ViewEvent, ViewSession
-from storage.config import Settings, sqlite_url
 from storage.errors import Forbidden
 from storage.repo import assets as assets_repo
 from storage.repo import audience, lineage, projects, publications, viewer_data
 from studio.services import governance
-from studio.services.app_state import start_studio
 from tests.media_factory import write_clip
+from tests.studio.conftest import open_studio
 
 
 @pytest.fixture(scope="module")
 def team(tmp_path_factory):
     """A team instance: ann is the admin (listed first), bob and cat are ordinary users."""
-    data = tmp_path_factory.mktemp("team") / "data"
-    st = start_studio(Settings(data_dir=data, database_url=sqlite_url(data), users="ann:a-pass,bob:b-pass,cat:c-pass"))
+    st = open_studio(tmp_path_factory, "team", users="ann:a-pass,bob:b-pass,cat:c-pass")
     yield st
     st.close()
 

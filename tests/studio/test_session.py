@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from storage.config import Settings, sqlite_url
-from studio.services.app_state import start_studio
 from studio.session import LoginThrottle, make_auth
+from tests.studio.conftest import open_studio
 
 
 @pytest.fixture(scope="module")
 def team(tmp_path_factory):
-    data = tmp_path_factory.mktemp("auth") / "data"
-    st = start_studio(Settings(data_dir=data, database_url=sqlite_url(data), users="ann:right-pass,bob:bobs-pass"))
+    st = open_studio(tmp_path_factory, "auth", users="ann:right-pass,bob:bobs-pass")
     yield st
     st.close()
 
