@@ -10,7 +10,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from storage.config import load_settings
+from storage.config import Settings, load_settings
 from studio import audience, create, edit, jobs_panel, projects, publish, responsibility, write
 from studio import settings as settings_tab
 from studio.common import UI
@@ -18,6 +18,7 @@ from studio.services.app_state import Studio, start_studio
 from studio.services.viewing import Viewing
 from studio.session import make_auth
 from studio.watch import make_router
+from studio.web_guard import guard_middleware, parse_origins
 
 TABS = [
     ("Projects", projects.build),
@@ -66,8 +67,51 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="text on the login page when --users is set")
     p.add_argument("--max-upload-mb", type=int, default=None,
                    help="hard cap on one upload in MB (env REELSMITH_MAX_UPLOAD_MB, default 2048)")
-    p.add_argument("--queue-size", type=int, default=64, help="most requests waiting in the queue")
-    return p.parse_args(argv)
+    p.add_argument("--queue-size", type=int, default=64, help="most requests waiting in the queue (1-10000)")
+    p.add_argument("--allowed-origins", default=env.get("REELSMITH_ALLOWED_ORIGINS", ""), metavar="ORIGIN[,ORIGIN]",
+                   help="other browser origins allowed to send requests, e.g. https://studio.example.com behind a "
+                        "proxy that rewrites Host (env REELSMITH_ALLOWED_ORIGINS)")
+    args = p.parse_args(argv)
+    if not 1 <= args.queue_size <= 10_000:
+        p.error("--queue-size must be from 1 to 10000 (the queue is always bounded)")
+    try:
+        parse_origins(args.allowed_origins)
+    except ValueError as exc:
+        p.error(str(exc))
+    return args
+
+
+def launch_options(settings: Settings, args: argparse.Namespace, *, auth=None, routes=()) -> dict:
+    """The keyword arguments of ``Blocks.launch``: what is served, what is refused, the upload cap, the guards."""
+    db_files = [settings.data_dir / n for n in ("reelsmith.db", "reelsmith.db-wal", "reelsmith.db-shm",
+                                                "reelsmith.db-journal")]
+    if settings.is_sqlite:  # DATABASE_URL may put the SQLite file elsewhere
+        from sqlalchemy.engine import make_url
+
+        name = make_url(settings.database_url).database
+        if name and name != ":memory:":
+            db_files += [Path(name + suffix).resolve() for suffix in ("", "-wal", "-shm", "-journal")]
+    # the instance's signing keys and the backups (a copy of the database) are refused outright
+    blocked = sorted({str(p) for p in db_files} | {str(settings.data_dir / "secrets"),
+                                                   str(settings.data_dir / "backups")})
+    return dict(
+        server_name=args.host, server_port=args.port, share=args.share,
+        auth=auth, auth_message=args.auth_message if auth else None,
+        max_file_size=f"{settings.max_upload_mb}mb",
+        # media files and download copies only (Gradio adds its own upload dir, GRADIO_TEMP_DIR, in the data dir)
+        allowed_paths=[str(settings.media_dir), str(settings.tmp_dir)], blocked_paths=blocked,
+        css_paths=[CSS] if CSS.exists() else None, theme=gr.themes.Soft(), footer_links=["api"],
+        # the public watch pages and their event endpoint live beside the studio (no login); the guards sit in
+        # front of both: foreign origins, the upload cap, aborted uploads, headers of served files
+        app_kwargs={"routes": list(routes),
+                    "middleware": guard_middleware(max_upload_bytes=settings.max_upload_mb * 1024 * 1024,
+                                                   allowed_origins=parse_origins(args.allowed_origins))},
+    )
+
+
+def queue_options(args: argparse.Namespace) -> dict:
+    """``Blocks.queue`` keyword arguments: a bounded queue (requests beyond it are refused, not piled up)."""
+    return {"max_size": args.queue_size, "default_concurrency_limit": 8}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -82,24 +126,16 @@ def main(argv: list[str] | None = None) -> None:
         settings = replace(settings, max_upload_mb=args.max_upload_mb)
     if args.users:
         settings = replace(settings, users=args.users)
-    os.environ.setdefault("GRADIO_TEMP_DIR", str(settings.gradio_tmp_dir))
+    # Gradio's uploads and cache always live in the data dir, where the ingest task accepts files from
+    os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_tmp_dir)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
     studio = start_studio(settings)
     app = build_app(studio)
-    app.queue(max_size=args.queue_size, default_concurrency_limit=8)
-    db_files = [str(settings.data_dir / n) for n in ("reelsmith.db", "reelsmith.db-wal", "reelsmith.db-shm")]
-    db_files.append(str(settings.data_dir / "secrets"))  # the instance's signing keys
+    app.queue(**queue_options(args))
     try:
-        app.launch(server_name=args.host, server_port=args.port, share=args.share,
-                   auth=make_auth(studio) if settings.users else None,
-                   auth_message=args.auth_message if settings.users else None,
-                   max_file_size=f"{settings.max_upload_mb}mb",
-                   # media files and download copies only; the database and the signing keys are refused outright
-                   allowed_paths=[str(settings.media_dir), str(settings.tmp_dir)], blocked_paths=db_files,
-                   css_paths=[CSS] if CSS.exists() else None, theme=gr.themes.Soft(), footer_links=["api"],
-                   # the public watch pages and their event endpoint live beside the studio (no login)
-                   app_kwargs={"routes": make_router(Viewing(studio.store)).routes})
+        app.launch(**launch_options(settings, args, auth=make_auth(studio) if settings.users else None,
+                                    routes=make_router(Viewing(studio.store)).routes))
     finally:
         studio.close()
 

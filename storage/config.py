@@ -18,6 +18,12 @@ class Settings:
     max_upload_mb: int = 2048
     cpu_workers: int = 2
     users: str | None = None  # "alice:pw,bob:pw2" from REELSMITH_USERS
+    # Jobs: a running job whose worker has not renewed its lease (heartbeat) for ``job_lease_s`` seconds is requeued,
+    # until it has been started ``job_max_attempts`` times; then it is failed. ``local_workers`` False: this process
+    # runs no job workers (``python -m studio.services.worker`` processes do the work).
+    job_lease_s: float = 60.0
+    job_max_attempts: int = 3
+    local_workers: bool = True
 
     @property
     def media_dir(self) -> Path:
@@ -64,6 +70,16 @@ def _int_env(name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _float_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SystemExit(f"{name} must be a number, got {raw!r}") from None
+
+
 def load_settings() -> Settings:
     """Read the environment now (uncached; tests and the CLI use this)."""
     data_dir = Path(os.environ.get("REELSMITH_DATA", "./data")).resolve()
@@ -73,6 +89,9 @@ def load_settings() -> Settings:
         max_upload_mb=_int_env("REELSMITH_MAX_UPLOAD_MB", 2048),
         cpu_workers=max(1, _int_env("REELSMITH_CPU_WORKERS", 2)),
         users=os.environ.get("REELSMITH_USERS") or None,
+        job_lease_s=max(1.0, _float_env("REELSMITH_JOB_LEASE_S", 60.0)),
+        job_max_attempts=max(1, _int_env("REELSMITH_JOB_MAX_ATTEMPTS", 3)),
+        local_workers=_int_env("REELSMITH_LOCAL_WORKERS", 1) != 0,
     )
 
 

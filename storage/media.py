@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,6 +127,31 @@ class MediaStore:
     def copy_out(self, sha256: str, ext: str, dest: Path) -> Path:
         shutil.copyfile(self.path_for(sha256, ext), dest)
         return Path(dest)
+
+
+def sweep_staging(folder: Path, older_than_s: float = 24 * 3600) -> int:
+    """Remove stray upload temp files (Gradio's top-level ``tmp*`` files, left when an upload died before they
+    were renamed into a ``<sha256>/`` folder) older than ``older_than_s``; returns how many were removed.
+
+    Only plain files directly in ``folder`` are touched: the hash-named folders hold uploads in use (Gradio's own
+    ``delete_cache`` ages those out), and symlinks are never followed.
+    """
+    import time
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for entry in folder.iterdir():
+        try:
+            st = entry.lstat()
+        except FileNotFoundError:
+            continue
+        if entry.name.startswith("tmp") and stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
+            entry.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _read_chunks(fh: BinaryIO) -> Iterable[bytes]:

@@ -1,4 +1,6 @@
-"""The Jobs panel under the tabs: recent jobs with status and progress, refreshed while open; cancel by id."""
+"""The Jobs panel under the tabs: recent jobs with status and progress, refreshed while open; cancel by id.
+A job that was run again after its worker stopped responding shows its attempt ("running · attempt 2") and, in
+its message, why."""
 from __future__ import annotations
 
 import gradio as gr
@@ -17,7 +19,8 @@ def rows(studio, limit: int = 30) -> list[list]:
         out = []
         for j in jobs_repo.list_jobs(session=s, limit=limit):
             secs = j.seconds
-            out.append([j.id, j.kind, j.status.value, f"{j.progress * 100:.0f}%", j.message,
+            status = j.status.value + (f" · attempt {j.attempts}" if j.attempts > 1 else "")
+            out.append([j.id, j.kind, status, f"{j.progress * 100:.0f}%", j.message,
                         j.started_at.strftime("%H:%M:%S") if j.started_at else "",
                         f"{secs:.1f}" if secs is not None else ""])
         return out

@@ -40,6 +40,10 @@ def build(ui: UI) -> None:
     upload = gr.File(label=f"Upload video, audio or images (up to {studio.settings.max_upload_mb} MB each)",
                      file_count="multiple", file_types=sorted(EXTENSIONS), elem_id="upload")
     with gr.Row():
+        link_box = gr.Textbox(label="…or import from a link", placeholder="https://…/clip.mp4 (public http/https "
+                              "only; internal addresses are refused)", scale=4, elem_id="import-url")
+        link_btn = gr.Button("Import", scale=0, min_width=90, elem_id="import-url-btn")
+    with gr.Row():
         refresh_btn = gr.Button("Refresh", size="sm")
         cancel_btn = gr.Button("Cancel running uploads", size="sm")
     status = gr.Markdown(elem_id="upload-status")
@@ -132,8 +136,22 @@ def build(ui: UI) -> None:
         return "\n\n".join(lines), None
 
     @handler
+    def import_link(project_id, url, request: gr.Request, progress=gr.Progress()):
+        if project_id is None:
+            raise gr.Error("Create or pick a project before importing.")
+        if not (url or "").strip():
+            raise gr.Error("Paste a link that starts with http:// or https://.")
+        job_id = studio.runner.submit("url_import", project_id=project_id, created_by_id=user_id(studio, request),
+                                      params={"url": url.strip(), "project_id": project_id})
+        for snap in studio.runner.wait(job_id):
+            progress(snap.progress, desc=snap.message)
+        if snap.status.value != "done":
+            raise gr.Error(snap.message)
+        return f"**Imported** — {snap.message}", ""
+
+    @handler
     def cancel_uploads(project_id):
-        n = cancel_jobs(studio, project_id, ("ingest",))
+        n = cancel_jobs(studio, project_id, ("ingest", "url_import"))
         gr.Info(f"Asked {n} upload job(s) to stop." if n else "No upload is running.")
 
     def show(ids, evt: gr.SelectData):
@@ -186,6 +204,8 @@ def build(ui: UI) -> None:
     ui.project.change(refresh, [ui.project], listing, **private).then(
         lambda: (None, gr.update(visible=False)), None, [selected, detail_box], **private)
     upload.upload(add_media, [ui.project, upload], [status, upload], api_name="upload_media").then(
+        refresh, [ui.project], listing, **private)
+    link_btn.click(import_link, [ui.project, link_box], [status, link_box], api_name="import_url").then(
         refresh, [ui.project], listing, **private)
     refresh_btn.click(refresh, [ui.project], listing, api_name="list_assets")
     cancel_btn.click(cancel_uploads, [ui.project], None, api_name="cancel_uploads")

@@ -40,6 +40,12 @@ def build(ui: UI) -> None:
                               label=f"Largest upload in MB (server cap {studio.settings.max_upload_mb})")
         save_limit = gr.Button("Save", scale=0, min_width=80)
 
+    gr.Markdown("### Backups\nAn online copy of the database, the signing keys and every media file, made on "
+                "schedule (`REELSMITH_BACKUP_HOURS`, default daily; the newest `REELSMITH_BACKUP_KEEP` = 14 kept). "
+                "Restore into a fresh data dir with `python -m storage.backup restore BACKUP --into NEW_DIR`.")
+    backups_md = gr.Markdown(elem_id="backups-list")
+    backup_now = gr.Button("Back up now", size="sm", elem_id="backup-now")
+
     gr.Markdown("### This machine")
     gr.Markdown(f"- **Device:** {detect_cuda().describe()}\n"
                 f"- **Data dir:** `{studio.settings.data_dir}`\n"
@@ -65,9 +71,35 @@ def build(ui: UI) -> None:
         model_cache().clear()
         return describe_models()
 
+    def list_backups_md() -> str:
+        return describe_backups(studio)
+
+    @handler
+    def do_backup(request: gr.Request, progress=gr.Progress()):
+        access.require(studio.store, user_id(studio, request), None, "manage")
+        progress(0.1, desc="Backing up the database and media")
+        info = studio.maintenance.backup_now()
+        gr.Info(f"Backed up to {info.name}: {info.counts.get('projects', 0)} projects, {len(info.media)} files.")
+        return describe_backups(studio)
+
+    backup_now.click(do_backup, None, backups_md, api_name="backup_now")
+    ui.app.load(list_backups_md, None, backups_md, api_visibility="private")
     save_limit.click(set_limit, [limit_box], None, api_name="set_upload_limit")
     unload.click(do_unload, None, loaded, api_name="unload_models")
     ui.app.load(describe_models, None, loaded, api_visibility="private")
+
+
+def describe_backups(studio) -> str:
+    from storage import backup
+
+    root = backup.backup_root(studio.settings)
+    items = backup.list_backups(root)
+    if not items:
+        return f"No backup yet in `{root}`."
+    lines = [f"- `{b.name}` · {b.counts.get('projects', 0)} projects, {b.counts.get('assets', 0)} assets, "
+             f"{len(b.media)} files ({b.media_bytes / 1e6:.1f} MB)" for b in items[:5]]
+    more = f"\n\n…and {len(items) - 5} older." if len(items) > 5 else ""
+    return f"**{len(items)} backup(s) in `{root}`**\n" + "\n".join(lines) + more
 
 
 def _saver(studio, kind, reg):

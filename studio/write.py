@@ -7,6 +7,7 @@ from pathlib import Path
 import gradio as gr
 
 from engines.script import parse
+from storage.paths import uploaded_file
 from storage.repo import audit
 from storage.repo import scripts as scripts_repo
 
@@ -151,7 +152,7 @@ def build(ui: UI) -> None:
     def import_file(project_id, script_id, file, request: gr.Request):
         if project_id is None:
             raise gr.Error("Create or pick a project first (Projects tab).")
-        path = Path(file if isinstance(file, str) else file.name)
+        path = uploaded_file(studio.settings, file if isinstance(file, str) else file.name)  # uploads only
         data = path.read_bytes()
         if len(data) > MAX_IMPORT_BYTES:
             raise gr.Error(f"{path.name} is larger than {MAX_IMPORT_BYTES // 1048576} MB; is it really a script?")

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# Test studios make no scheduled backup (tests/storage/test_backup.py and test_maintenance.py make theirs)
+os.environ.setdefault("REELSMITH_BACKUP_HOURS", "0")
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

@@ -193,6 +193,18 @@ def sniff(path: str | Path) -> str | None:
     return _sniff_bytes(head)
 
 
+def _active_content_of(path: Path) -> str | None:
+    """``active_content`` of the file's start, and of what follows an ID3 tag (which ``sniff`` skips)."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+        found = active_content(head)
+        if found or head[:3] != b"ID3" or len(head) < 10:
+            return found
+        size = (head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F)
+        f.seek(10 + size + (10 if head[5] & 0x10 else 0))
+        return active_content(f.read(512))
+
+
 def _find_mp3_frames(path: Path, limit: int = 64 * 1024) -> bool:
     """True when two consecutive valid MPEG audio frames appear in the first ``limit`` bytes (an MP3 file with
     no ID3 tag that starts with some padding or junk)."""
@@ -218,8 +230,56 @@ def _find_mp3_frames(path: Path, limit: int = 64 * 1024) -> bool:
     return False
 
 
+#: Content that a browser or an OS would run or render as a page, whatever the file is called. Checked before the
+#: media families, so a polyglot that starts like this is refused with a message that says what it is.
+_ACTIVE_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"MZ", "a Windows program"), (b"\x7fELF", "a Linux program"), (b"\xca\xfe\xba\xbe", "a program or Java class"),
+    (b"\xcf\xfa\xed\xfe", "a macOS program"), (b"\xce\xfa\xed\xfe", "a macOS program"),
+    (b"PK\x03\x04", "a ZIP archive"), (b"PK\x05\x06", "a ZIP archive"), (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"), (b"\x1f\x8b", "a gzip archive"), (b"%PDF", "a PDF document"),
+    (b"#!", "a script"), (b"\x00asm", "a WebAssembly module"),
+)
+_ACTIVE_TEXT: tuple[tuple[bytes, str], ...] = (
+    (b"<!doctype html", "an HTML page"), (b"<html", "an HTML page"), (b"<head", "an HTML page"),
+    (b"<body", "an HTML page"), (b"<script", "an HTML page with a script"), (b"<iframe", "an HTML page"),
+    (b"<svg", "an SVG image (which can hold scripts)"), (b"<?xml", "an XML document"),
+    (b"<!--", "an HTML or XML document"), (b"<!doctype", "an HTML or XML document"),
+    (b"<?php", "a PHP script"), (b"<%", "a server script"),
+    (b"function", "a JavaScript file"), (b"(function", "a JavaScript file"), (b"var ", "a JavaScript file"),
+    (b"let ", "a JavaScript file"), (b"const ", "a JavaScript file"), (b"import ", "a script"),
+    (b"export ", "a JavaScript file"), (b"\"use strict\"", "a JavaScript file"), (b"'use strict'", "a JavaScript file"),
+    (b"window.", "a JavaScript file"), (b"document.", "a JavaScript file"), (b"alert(", "a JavaScript file"),
+)
+
+
+def active_content(head: bytes) -> str | None:
+    """What ``head`` (a file's first bytes) is if it is a program, an archive, a page or a script; else ``None``.
+
+    Text is matched case-insensitively after a UTF-8/UTF-16 byte-order mark and leading white space.
+    """
+    for magic, label in _ACTIVE_MAGIC:
+        if head.startswith(magic):
+            return label
+    text = head
+    for bom in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
+        if text.startswith(bom):
+            text = text[len(bom):]
+            break
+    if text[:1] == b"\x00" or text[1:2] == b"\x00":  # UTF-16 text: drop the zero bytes before matching
+        text = text.replace(b"\x00", b"")
+    text = text.lstrip(b" \t\r\n\x0b\x0c").lower()
+    for start, label in _ACTIVE_TEXT:
+        if text.startswith(start):
+            return label
+    return None
+
+
 def check_type(path: str | Path, original_name: str) -> str:
     """Check an upload: its extension is allowed and its content is what the extension says. Returns the family.
+
+    Steps: 1. the extension is in ``EXTENSIONS``; 2. the content is no program, archive, page or script
+    (``active_content``); 3. the magic bytes are the family the extension names. ``probe`` (PyAV / Pillow) must then
+    decode the file before anything is stored (the ingest task does both).
 
     ``original_name`` is the name the user gave the file (the upload's temporary path usually has another).
     Raises ``UnsupportedMedia`` (or ``InvalidMedia`` if the file is missing) with a message naming the file.
@@ -239,6 +299,13 @@ def check_type(path: str | Path, original_name: str) -> str:
     # "matroska"; ``sniff`` looks past an ID3 tag, and an MP3 without one may start with padding (scanned below).
     expected = EXTENSIONS[ext]
     family = sniff(path)
+    # Programs, archives, pages and scripts are named as such (and never reach the MP3 frame scan below). A file
+    # whose first bytes are the expected media signature is not checked again (an MP4 box size can spell "MZ"),
+    # except after an ID3 tag, which is all ``sniff`` looks at for MP3/FLAC.
+    danger = _active_content_of(path) if family != expected or family in ("mp3", "flac") else None
+    if danger:
+        raise UnsupportedMedia(f"{original_name} is named {ext} but it is {danger}, not {_FAMILY_LABELS[expected]}; "
+                               "such files are never accepted.")
     if family == expected:
         return expected
     if family is None and expected == "mp3" and _find_mp3_frames(path):
@@ -315,15 +382,17 @@ def open_container(path: str | Path) -> "av.container.InputContainer":
 
 
 def video_stream(container: "av.container.InputContainer") -> "av.VideoStream | None":
-    """The first real video stream: cover art in MP3/M4A files (an attached picture) does not count."""
+    """The first real video stream: cover art in MP3/M4A files (an attached picture) does not count, nor does a
+    stream in a codec FFmpeg has no decoder for (PyAV gives it no codec context)."""
     for stream in container.streams.video:
-        if not stream.disposition & av.stream.Disposition.attached_pic:
+        if not stream.disposition & av.stream.Disposition.attached_pic and stream.codec_context is not None:
             return stream
     return None
 
 
 def audio_stream(container: "av.container.InputContainer") -> "av.AudioStream | None":
-    return container.streams.audio[0] if container.streams.audio else None
+    """The first audio stream that has a decoder."""
+    return next((s for s in container.streams.audio if s.codec_context is not None), None)
 
 
 def stream_origin_s(container: "av.container.InputContainer") -> float:
@@ -425,6 +494,9 @@ def _probe_av(path: Path, container: "av.container.InputContainer", family: str 
     vstream = video_stream(container)
     astream = audio_stream(container)
     if vstream is None and astream is None:
+        if any(s.type in ("video", "audio") for s in container.streams):
+            raise UnsupportedMedia(f"{path.name}: its audio and video are in a format that cannot be decoded "
+                                   "(unknown codec, or a damaged header).")
         raise UnsupportedMedia(f"{path.name} has no audio or video stream.")
 
     # 1. Structure and limits that can be checked from the header, before decoding anything.

@@ -3,6 +3,7 @@ Older scrypt hashes still verify and are replaced by Argon2id at the next succes
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import os
@@ -90,9 +91,20 @@ def sync_users(*, session: Session, pairs: list[tuple[str, str]]) -> list[User]:
     return users
 
 
+@functools.lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """An Argon2id hash of a random password, made once: unknown names are checked against it."""
+    return hash_password(base64.b64encode(os.urandom(24)).decode())
+
+
 def authenticate(*, session: Session, name: str, password: str) -> User | None:
+    """The user if ``name`` and ``password`` match. An unknown name (or one without a password) costs one Argon2id
+    verification too, against a dummy hash, so the answer time does not tell which names exist."""
     user = session.scalar(select(User).where(User.name == name))
-    if user is None or not verify_password(password, user.password_hash):
+    if user is None or not user.password_hash:
+        verify_password(password, _dummy_hash())
+        return None
+    if not verify_password(password, user.password_hash):
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)

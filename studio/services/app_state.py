@@ -2,15 +2,15 @@
 import; handlers reach it through the closure their tab's ``build(studio)`` received."""
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 from storage.config import Settings
 from storage.db import Store, open_store
 from storage.repo import users as users_repo
 
-from . import creating, editing, governance, ingest, publishing, shorts, sound, transcribing, writing
-from .runner import JobRunner
+from . import creating, editing, ingest, publishing, shorts, sound, transcribing, url_import, writing
+from .maintenance import Maintenance
+from .runner import JobRunner, TaskSpec
 
 
 def sweep_folder(folder, older_than_s: float = 24 * 3600) -> int:
@@ -32,30 +32,43 @@ class Studio:
     settings: Settings
     store: Store
     runner: JobRunner
-    purge_stop: threading.Event | None = None
+    maintenance: Maintenance | None = None
 
     def close(self) -> None:
-        if self.purge_stop is not None:
-            self.purge_stop.set()
+        if self.maintenance is not None:
+            self.maintenance.stop()
         self.runner.shutdown(wait=False)
         self.store.close()
 
 
+def task_specs() -> list[TaskSpec]:
+    """Every job kind the studio runs; the web process and ``python -m studio.services.worker`` register the same."""
+    return [ingest.SPEC, url_import.SPEC, *writing.SPECS, *creating.SPECS, *editing.SPECS, *publishing.SPECS,
+            *sound.SPECS, *transcribing.SPECS, *shorts.SPECS]
+
+
+def register_tasks(runner: JobRunner) -> JobRunner:
+    for spec in task_specs():
+        runner.register(spec)
+    return runner
+
+
 def start_studio(settings: Settings) -> Studio:
-    """Open the store (migrating it), register tasks, recover interrupted jobs, sync team users."""
+    """Open the store (migrating it), register tasks, requeue jobs a crash left running, start this process's job
+    workers (unless ``REELSMITH_LOCAL_WORKERS=0``), sync team users."""
     for path in (settings.data_dir, settings.tmp_dir, settings.gradio_tmp_dir):
         path.mkdir(parents=True, exist_ok=True)
     store = open_store(settings)
     store.media.sweep_tmp()
     sweep_folder(settings.tmp_dir)
-    runner = JobRunner(store, cpu_workers=settings.cpu_workers)
-    for spec in [ingest.SPEC, *writing.SPECS, *creating.SPECS, *editing.SPECS, *publishing.SPECS,
-                 *sound.SPECS, *transcribing.SPECS,
-                 *shorts.SPECS]:
-        runner.register(spec)
+    runner = register_tasks(JobRunner(store, cpu_workers=settings.cpu_workers,
+                                      local_workers=settings.local_workers))
     runner.recover()
+    if settings.local_workers:
+        runner.start()  # queued jobs left by a previous run are picked up again
     if settings.users:
         with store.session() as s:
             users_repo.sync_users(session=s, pairs=users_repo.parse_users(settings.users))
-    purge_stop = governance.start_purge_timer(store)  # the viewer-data retention period, now and every 6 h
-    return Studio(settings=settings, store=store, runner=runner, purge_stop=purge_stop)
+    # the viewer-data retention purge, temp-file sweeps and the scheduled backup, now and on their periods
+    maintenance = Maintenance(store).start()
+    return Studio(settings=settings, store=store, runner=runner, maintenance=maintenance)

@@ -5,7 +5,6 @@ audit line in the same transaction as the change.
 """
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,24 +188,6 @@ def purge_now(store: Store) -> dict[str, int] | None:
         if counts and any(counts.values()):
             audit.record(session=s, action="retention_purge", target="viewer_data", detail=counts)
         return counts
-
-
-def start_purge_timer(store: Store, every_s: float = 6 * 3600) -> threading.Event:
-    """Apply the retention period now and every ``every_s`` seconds in a daemon thread; set the event to stop."""
-    stop = threading.Event()
-
-    def loop() -> None:
-        while True:
-            try:
-                purge_now(store)
-            except Exception:  # noqa: BLE001 - a failed purge must not kill the thread; it retries next round
-                import logging
-                logging.getLogger("reelsmith.retention").exception("retention purge failed")
-            if stop.wait(every_s):
-                return
-
-    threading.Thread(target=loop, name="retention-purge", daemon=True).start()
-    return stop
 
 
 def can_see_raw(store: Store, user_id: int | None) -> bool:

@@ -13,6 +13,7 @@ from typing import Any
 from engines.errors import InvalidMedia, MediaTooLarge
 from engines.media import check_type, probe
 from storage.models import AssetKind
+from storage.paths import uploaded_file
 from storage.repo import assets as assets_repo
 from storage.repo import preferences
 
@@ -32,8 +33,8 @@ def upload_limit_mb(*, session, hard_cap_mb: int) -> int:
 
 def ingest(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
     store = ctx.store
-    src = Path(params["path"])
-    name = Path(params.get("name") or src.name).name
+    name = Path(params.get("name") or str(params["path"])).name
+    src = uploaded_file(store.settings, params["path"], name)
     project_id = int(params["project_id"])
 
     # 1. Check size and type (by extension, then content)
@@ -44,7 +45,8 @@ def ingest(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
         limit_mb = upload_limit_mb(session=s, hard_cap_mb=store.settings.max_upload_mb)
     size = src.stat().st_size
     if size > limit_mb * 1024 * 1024:
-        raise MediaTooLarge(f"{name} is {size / 1048576:.0f} MB; the upload limit is {limit_mb} MB.")
+        shown = f"{size / 1048576:.1f}" if size < 10 * 1048576 else f"{size / 1048576:.0f}"
+        raise MediaTooLarge(f"{name} is {shown} MB; the upload limit is {limit_mb} MB (Settings → Uploads).")
     check_type(src, name)
 
     # 2. Probe streams

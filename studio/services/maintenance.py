@@ -56,12 +56,9 @@ class Maintenance:
 
         settings = self.store.settings
         out = {"media_tmp": self.store.media.sweep_tmp(), "scratch": sweep_folder(settings.tmp_dir)}
-        try:
-            from studio.web_guard import sweep_staging
-        except ImportError:  # pragma: no cover - the guard module is part of the studio
-            sweep_staging = None
-        if sweep_staging is not None:
-            out["uploads"] = sweep_staging(settings.gradio_tmp_dir)
+        from storage.media import sweep_staging
+
+        out["uploads"] = sweep_staging(settings.gradio_tmp_dir)
         return out
 
     def backup_if_due(self) -> backup.BackupInfo | None:
@@ -105,7 +102,3 @@ class Maintenance:
 
     def stop(self) -> None:
         self._stop.set()
-
-    # a threading.Event-like face, so Studio.purge_stop.set() keeps working
-    def set(self) -> None:
-        self.stop()

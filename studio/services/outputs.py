@@ -52,7 +52,12 @@ class OutputBatch:
 
 @contextmanager
 def output_batch(store: Store) -> Iterator[OutputBatch]:
-    """Write files inside the block; if the block fails (or is cancelled) the new files are removed again."""
+    """Write files inside the block; if the block fails (or is cancelled) the new files are removed again.
+
+    Files land whole or not at all (the media store writes a temp file and renames it). Inside a job the rows'
+    transaction is fenced on the job's attempt (see ``runner``): when the attempt has lost its lease the commit
+    raises ``LeaseLost`` and the files go again, so a stalled worker leaves nothing behind; the assets it commits
+    are linked to the job, so a retry can remove them before it starts again."""
     batch = OutputBatch(store)
     try:
         yield batch

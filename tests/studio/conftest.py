@@ -18,3 +18,11 @@ def studio(tmp_path_factory):
     st = open_studio(tmp_path_factory)
     yield st
     st.close()
+
+
+@pytest.fixture
+def upload_dir(studio, tmp_path):
+    """A folder inside the studio's scratch dir: files named in requests must come from there (or Gradio's)."""
+    folder = studio.settings.tmp_dir / f"test-{tmp_path.name}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -8,10 +8,15 @@ from studio.services.app_state import start_studio
 
 
 def test_start_up_migrates_recovers_jobs_sweeps_temp_and_syncs_users(settings):
+    from datetime import timedelta
+
+    from storage.models import Job, utcnow
+
     store = open_store(settings)
-    with store.session() as s:
-        job = jobs_repo.create_job(session=s, kind="ingest")
+    with store.session() as s:  # a kind no task serves, so the studio's workers leave it in the queue
+        job = jobs_repo.create_job(session=s, kind="retired_kind")
         jobs_repo.claim_job(session=s, job_id=job.id, worker="crashed-host:1")
+        s.get(Job, job.id).heartbeat_at = utcnow() - timedelta(minutes=5)
     stale = store.media.tmp_dir / "put-stale.part"
     stale.parent.mkdir(parents=True, exist_ok=True)
     stale.write_bytes(b"half a file")
@@ -25,7 +30,8 @@ def test_start_up_migrates_recovers_jobs_sweeps_temp_and_syncs_users(settings):
     studio = start_studio(replace(settings, users="ann:pw1"))
     try:
         snap = studio.runner.snapshot(job.id)
-        assert snap.status == JobStatus.failed and "Interrupted" in snap.message
+        assert snap.status == JobStatus.queued and snap.attempts == 1
+        assert snap.message.startswith("Requeued after worker crashed-host:1 stopped responding")
         assert not stale.exists()
         assert settings.gradio_tmp_dir.is_dir()
         with studio.store.session() as s:

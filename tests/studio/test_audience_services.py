@@ -55,9 +55,9 @@ def test_filters_by_video_and_date(studio, channel):
         dashboard.make_filters(None, "yesterday", None)
 
 
-def test_metrics_csv_import_reports_bad_rows_and_upserts(studio, channel, tmp_path):
+def test_metrics_csv_import_reports_bad_rows_and_upserts(studio, channel, upload_dir):
     slug = _slug(studio)
-    path = tmp_path / "metrics.csv"
+    path = upload_dir / "metrics.csv"
     path.write_text("video,date,impressions,views,watch_time_hours\n"
                     f"{slug},2026-10-01,1000,120,4.5\n"
                     f"{slug},2026-10-02,900,80,2\n"
@@ -77,9 +77,9 @@ def test_metrics_csv_import_reports_bad_rows_and_upserts(studio, channel, tmp_pa
         assert len(rows) == 2 and sum(r.watch_time_s for r in rows) == pytest.approx(6.5 * 3600)
 
 
-def test_events_csv_import_builds_sessions(studio, channel, tmp_path):
+def test_events_csv_import_builds_sessions(studio, channel, upload_dir):
     slug = _slug(studio, 1)
-    path = tmp_path / "events.csv"
+    path = upload_dir / "events.csv"
     path.write_text("video,viewer,session,event,position_s,watched_s,timestamp,device\n"
                     f"{slug},alice,s1,impression,0,0,2026-09-01T10:00:00Z,mobile\n"
                     f"{slug},alice,s1,play,0,0,2026-09-01T10:00:02Z,mobile\n"
@@ -100,17 +100,17 @@ def test_events_csv_import_builds_sessions(studio, channel, tmp_path):
         assert [(d["key"], d["views"]) for d in day] == [("2026-09-01", 1)]
 
 
-def test_unreadable_csvs_are_refused_whole(studio, channel, tmp_path):
-    binary = tmp_path / "export.xlsx.csv"
+def test_unreadable_csvs_are_refused_whole(studio, channel, upload_dir):
+    binary = upload_dir / "export.xlsx.csv"
     binary.write_bytes(b"PK\x03\x04\x00\x00binary")
     with pytest.raises(InvalidValue):
         audience_import.import_metrics(studio.store, binary)
-    wrong = tmp_path / "wrong.csv"
+    wrong = upload_dir / "wrong.csv"
     wrong.write_text("title,when\nx,y\n")
     with pytest.raises(InvalidValue, match="needs the columns video and date"):
         audience_import.import_metrics(studio.store, wrong)
     with pytest.raises(InvalidValue, match="missing: viewer"):
-        audience_import.import_events(studio.store, _events_header(tmp_path))
+        audience_import.import_events(studio.store, _events_header(upload_dir))
 
 
 def _events_header(tmp_path):

@@ -28,7 +28,8 @@ def run(studio, kind, pid, **params):
 @pytest.fixture(scope="module")
 def talk(studio, tmp_path_factory):
     """A 6 s clip whose sound is two bursts separated by a 2 s silence."""
-    clip = write_talk_clip(tmp_path_factory.mktemp("talk") / "talk.mp4")
+    (studio.settings.tmp_dir / "talk").mkdir(parents=True, exist_ok=True)
+    clip = write_talk_clip(studio.settings.tmp_dir / "talk" / "talk.mp4")
     with studio.store.session() as s:
         pid = projects.create_project(session=s, name="Talk").id
     return pid, ingest(studio, pid, clip)
@@ -86,7 +87,7 @@ def test_interpolation_doubles_the_frame_rate_with_quality_figures(studio, talk)
 
 def test_enhancing_an_audio_file_fails_clearly(studio, talk, tmp_path):
     pid, _ = talk
-    wav = write_wav(tmp_path / "voice.wav", AudioClip(np.zeros(48000, np.float32), 48000))
+    wav = write_wav(studio.settings.tmp_dir / "voice.wav", AudioClip(np.zeros(48000, np.float32), 48000))
     audio_id = ingest(studio, pid, wav)
     snap = run(studio, "stabilize", pid, asset_id=audio_id)
     assert snap.status == JobStatus.failed and "voice.wav" in snap.message

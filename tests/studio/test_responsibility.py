@@ -83,7 +83,7 @@ def test_generated_picture_is_marked_and_found_after_jpeg_reupload(studio, tmp_p
     img = img.resize((int(img.width * 0.75), int(img.height * 0.75)), Image.LANCZOS)
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=90)
-    upload = tmp_path / "reposted.jpg"
+    upload = studio.settings.tmp_dir / "reposted.jpg"
     upload.write_bytes(buf.getvalue())
     snap = _run(studio, "ingest", pid, path=str(upload), name="reposted.jpg")
     assert "AI-generated mark found" in snap.message

@@ -122,20 +122,34 @@ def test_gpu_jobs_run_one_at_a_time_cpu_jobs_in_parallel(runner):
     assert peak == {"gpu": 1, "cpu": 2}
 
 
-def test_jobs_left_running_by_a_crash_are_failed_at_start_up(store):
+def test_jobs_a_crash_left_behind_are_run_again_at_start_up(store):
+    """Running past its lease: requeued (one attempt used); queued: simply picked up; finished: left alone."""
+    from datetime import timedelta
+
+    from storage.models import Job, utcnow
+
     with store.session() as s:
-        running = jobs_repo.create_job(session=s, kind="count")
-        queued = jobs_repo.create_job(session=s, kind="count")
+        running = jobs_repo.create_job(session=s, kind="count", params={"steps": 2, "sleep": 0.01})
+        queued = jobs_repo.create_job(session=s, kind="count", params={"steps": 2, "sleep": 0.01})
         done = jobs_repo.create_job(session=s, kind="count")
         jobs_repo.claim_job(session=s, job_id=running.id, worker="dead-process")
         jobs_repo.claim_job(session=s, job_id=done.id, worker="dead-process")
         jobs_repo.finish_job(session=s, job_id=done.id, status=JobStatus.done, message="fine")
+        s.get(Job, running.id).heartbeat_at = utcnow() - timedelta(minutes=2)
     fresh = JobRunner(store)
-    assert fresh.recover() == 2
-    for job_id in (running.id, queued.id):
-        snap = fresh.snapshot(job_id)
-        assert snap.status == JobStatus.failed and snap.message.startswith("Interrupted")
-    assert fresh.snapshot(done.id).status == JobStatus.done
+    fresh.register(TaskSpec("count", _counting))
+    try:
+        assert fresh.recover() == 1
+        snap = fresh.snapshot(running.id)
+        assert snap.status == JobStatus.queued and snap.attempts == 1
+        assert snap.message == "Requeued after worker dead-process stopped responding (attempt 1 of 3)."
+        fresh.start()
+        for job_id, attempts in ((running.id, 2), (queued.id, 1)):
+            snap = fresh.run_to_end(job_id, timeout_s=20)
+            assert (snap.status, snap.message, snap.attempts) == (JobStatus.done, "counted to 2", attempts)
+        assert fresh.snapshot(done.id).message == "fine"
+    finally:
+        fresh.shutdown()
 
 
 def test_partial_results_are_visible_while_running_and_queue_override(runner):
