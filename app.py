@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -130,14 +131,23 @@ def main(argv: list[str] | None = None) -> None:
     os.environ["GRADIO_TEMP_DIR"] = str(settings.gradio_tmp_dir)
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+    # Gradio only stops cleanly on KeyboardInterrupt: make SIGTERM (docker stop, systemd) take the same way out,
+    # so the buffered viewing events are written and the job workers stop.
+    signal.signal(signal.SIGTERM, _interrupt)
     studio = start_studio(settings)
+    viewing = Viewing(studio.store)
     app = build_app(studio)
     app.queue(**queue_options(args))
     try:
         app.launch(**launch_options(settings, args, auth=make_auth(studio) if settings.users else None,
-                                    routes=make_router(Viewing(studio.store)).routes))
+                                    routes=make_router(viewing).routes))
     finally:
+        viewing.close()  # writes every event still buffered
         studio.close()
+
+
+def _interrupt(*_args) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

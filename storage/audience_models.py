@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text,
+from sqlalchemy import (BigInteger, Boolean, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, Text,
                         UniqueConstraint, false)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -65,10 +65,13 @@ class Publication(Base):
 
 
 class ViewSession(Base):
-    """One page view of a watch page, summarised from its events as they arrive."""
+    """One page view of a watch page, summarised from its events as they arrive. ``counted`` marks the page views
+    that are *views*: 10 s watched (the whole video if shorter), at most one per viewer, video and hour."""
 
     __tablename__ = "view_sessions"
-    __table_args__ = (Index("ix_view_sessions_pub_started", "publication_id", "started_at"),)
+    __table_args__ = (Index("ix_view_sessions_pub_started", "publication_id", "started_at"),
+                      # the "once per viewer per video per hour" check
+                      Index("ix_view_sessions_pub_viewer_started", "publication_id", "viewer", "started_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     publication_id: Mapped[int] = mapped_column(ForeignKey("publications.id", ondelete="CASCADE"))
@@ -83,6 +86,7 @@ class ViewSession(Base):
     impressed: Mapped[bool] = mapped_column(Boolean, default=False)
     played: Mapped[bool] = mapped_column(Boolean, default=False)
     ended: Mapped[bool] = mapped_column(Boolean, default=False)
+    counted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     max_position_s: Mapped[float] = mapped_column(Float, default=0.0)
     watched_s: Mapped[float] = mapped_column(Float, default=0.0)
     events: Mapped[int] = mapped_column(Integer, default=0)
@@ -170,10 +174,12 @@ class ExperimentArm(Base):
 
 
 class ViewerSalt(Base):
-    """Secret salt of one period (a calendar month); viewer ids are HMACs of the browser's token with it, so
-    the same browser gets a new id each month and ids cannot be linked back to the token."""
+    """The secret salt of one UTC day: 16 random bytes. A viewer id is an HMAC of (user agent, address, video) with
+    it, so ids change every day and differ per video, and neither the address nor the user agent is kept. Today's
+    and yesterday's salts are kept (a view that crosses midnight is still recognised); older ones are deleted, after
+    which nobody — the studio included — can recompute an old id from an address."""
 
     __tablename__ = "viewer_salts"
 
-    period: Mapped[str] = mapped_column(String(7), primary_key=True)
-    value: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary(16))

@@ -39,10 +39,12 @@ def trend(daily: pd.DataFrame, imported: pd.DataFrame) -> go.Figure:
 def funnel(f: dict[str, int]) -> go.Figure:
     if not f.get("impressions"):
         return _empty("Click-through funnel")
-    stages = ["Impressions", "Views (clicked play)", "Watched past half", "Watched to the end"]
-    values = [f["impressions"], f["views"], f["halfway"], f["completed"]]
+    stages = ["Impressions", "Plays (clicked play)", "Views (10 s or more)", "Watched past half",
+              "Watched to the end"]
+    values = [f["impressions"], f.get("plays", f["views"]), f["views"], f["halfway"], f["completed"]]
+    ctr = f.get("plays", f["views"]) / f["impressions"]
     fig = go.Figure(go.Funnel(y=stages, x=values, textinfo="value+percent initial"),
-                    layout={**LAYOUT, "title": f"Click-through funnel (CTR {f['views'] / f['impressions']:.1%})"})
+                    layout={**LAYOUT, "title": f"Click-through funnel (CTR {ctr:.1%})"})
     return fig
 
 

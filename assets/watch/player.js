@@ -3,7 +3,7 @@
   "use strict";
   var cfg = JSON.parse(document.getElementById("rs-config").textContent);
   var video = document.getElementById("player");
-  var OPT = "reelsmith-optout", TOK = "reelsmith-viewer";
+  var OPT = "reelsmith-optout", OLD_TOKEN = "reelsmith-viewer";
   var store = (function () { try { return window.localStorage; } catch (e) { return null; } })();
   var privacySignal = navigator.doNotTrack === "1" || navigator.globalPrivacyControl === true;
   var optedOut = privacySignal || (store && store.getItem(OPT) === "1");
@@ -13,8 +13,9 @@
     var a = new Uint8Array(16); crypto.getRandomValues(a);
     return Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   }
-  var token = (store && store.getItem(TOK)) || randomToken();
-  if (store && !optedOut) { store.setItem(TOK, token); }
+  // A random token per page view, kept only in memory: the server uses it as a rate-limit key, never stores it.
+  var token = randomToken();
+  if (store) { store.removeItem(OLD_TOKEN); }  // an id older versions kept in this browser
 
   function showConsent() {
     optBtn.textContent = optedOut ? (privacySignal ? "Not counted (your browser asks not to be tracked)"
@@ -25,15 +26,14 @@
   optBtn.addEventListener("click", function () {
     optedOut = !optedOut;
     if (store) {
-      if (optedOut) { store.setItem(OPT, "1"); store.removeItem(TOK); token = randomToken(); }
-      else { store.removeItem(OPT); store.setItem(TOK, token); }
+      if (optedOut) { store.setItem(OPT, "1"); } else { store.removeItem(OPT); }
     }
     showConsent();
   });
   showConsent();
 
   var tz = ""; try { tz = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { tz = ""; }
-  var queue = [], watched = 0, lastTime = null, maxBatch = 40;
+  var queue = [], watched = 0, lastTime = null, maxBatch = 40, holdUntil = 0;
 
   function body(events) {
     return JSON.stringify({video: cfg.video, session: cfg.session, token: token, arm: cfg.arm, tz: tz,
@@ -45,7 +45,7 @@
     watched = 0;
   }
   function flush(useBeacon) {
-    if (optedOut || !queue.length) { return; }
+    if (optedOut || !queue.length || (!useBeacon && Date.now() < holdUntil)) { return; }
     var events = queue.splice(0, maxBatch);
     var data = body(events);
     if (useBeacon && navigator.sendBeacon) {
@@ -53,10 +53,17 @@
     } else {
       fetch(cfg.endpoint, {method: "POST", headers: {"Content-Type": "application/json"}, body: data,
                            keepalive: true, credentials: "same-origin"})
-        .then(function (r) { if (r.status === 429) { queue = events.concat(queue); } })
+        .then(function (r) {
+          // 429: slow down; 503: the server is busy. Keep the events and send them with a later batch.
+          if (r.status === 429 || r.status >= 500) {
+            queue = events.concat(queue);
+            var wait = parseInt(r.headers.get("Retry-After") || "5", 10);
+            holdUntil = Date.now() + 1000 * Math.min(60, isNaN(wait) ? 5 : Math.max(1, wait));
+          }
+        })
         .catch(function () { queue = events.concat(queue); });
     }
-    if (queue.length) { flush(useBeacon); }
+    if (queue.length && (useBeacon || Date.now() >= holdUntil)) { flush(useBeacon); }
   }
 
   // Seconds actually played: time-update steps while playing, not jumps from seeking.

@@ -56,8 +56,9 @@ def build(ui: UI, tabs: list) -> None:
     with gr.Accordion("Audit log: who generated, edited, approved and published what", open=True):
         audit_table = gr.Dataframe(headers=AUDIT_COLUMNS, interactive=False, wrap=True, elem_id="gov-audit")
     with gr.Accordion("Viewers' data (admins only on a team instance)", open=False):
-        gr.Markdown("Viewers are known only by a pseudonymous id (a keyed hash that rotates monthly). A viewer who "
-                    "asks for their data quotes the id shown on their watch page. Raw viewing data older than the "
+        gr.Markdown("Viewers are known only by a pseudonymous id: a keyed hash of the day's secret salt, the "
+                    "browser's user agent, its address and the video, so it changes daily and differs per video; "
+                    "the address and user agent are never stored. Raw viewing data older than the "
                     "retention period is deleted automatically (checked at start-up and every 6 hours); "
                     "dashboards for other roles show aggregates only.")
         with gr.Row():

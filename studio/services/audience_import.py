@@ -4,7 +4,8 @@ Two CSV layouts, documented in README "Audience data":
 - per-video daily metrics: ``video,date`` plus any of ``impressions,views,watch_time_s,watch_time_hours,likes,
   comments`` (``video`` is the watch page's slug or its exact title);
 - per-viewer events: ``video,viewer,session,event,position_s,watched_s,timestamp`` and optional ``device,region``.
-  Viewer ids are pseudonymised on the way in (HMAC with the month's salt), exactly as the watch page's are.
+  Viewer ids are pseudonymised on the way in (HMAC of the platform's id and the video with the day's salt, like the
+  watch page's), and page views count as views by the watch page's rule (10 s watched, one per viewer, video, hour).
 
 Good rows are stored in one transaction; bad rows are reported with their line number and reason. Nothing is
 stored when the file itself is unreadable.
@@ -19,9 +20,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+from sqlalchemy import select
+
 from storage.audience_models import EventKind, Publication
 from storage.db import Store
 from storage.errors import InvalidValue
+from storage.paths import uploaded_file
 from storage.repo import audience
 
 MAX_BYTES = 200 * 1024 * 1024
@@ -99,7 +103,7 @@ def _number(value: str | None, name: str, *, integer: bool = False) -> float:
 
 def import_metrics(store: Store, path: Path, *, project_id: int | None = None,
                    platform: str = "import") -> ImportReport:
-    header, reader = _open_rows(path)
+    header, reader = _open_rows(uploaded_file(store.settings, path))  # only files uploaded to the studio
     missing = {"video", "date"} - set(header)
     if missing or not set(METRIC_COLUMNS) & set(header):
         raise InvalidValue("A metrics CSV needs the columns video and date and at least one of: "
@@ -147,7 +151,7 @@ def _timestamp(value: str | None) -> datetime:
 
 
 def import_events(store: Store, path: Path, *, project_id: int | None = None) -> ImportReport:
-    header, reader = _open_rows(path)
+    header, reader = _open_rows(uploaded_file(store.settings, path))  # only files uploaded to the studio
     missing = [c for c in EVENT_COLUMNS if c not in header]
     if missing:
         raise InvalidValue(f"An events CSV needs the columns {', '.join(EVENT_COLUMNS)}; missing: "
@@ -184,10 +188,17 @@ def import_events(store: Store, path: Path, *, project_id: int | None = None) ->
         grouped[skey].append(ev)
         report.accepted += 1
     with store.session() as s:
-        for skey, events in grouped.items():
+        salts = audience.day_salts(session=s, today=datetime.now(timezone.utc).date())
+        durations = dict(s.execute(select(Publication.id, Publication.duration_s)
+                                   .where(Publication.id.in_({i["pid"] for i in sessions.values()}))).all())
+        # page views in time order, so the "one view per viewer, video and hour" rule keeps the first
+        for skey, events in sorted(grouped.items(), key=lambda kv: min(e.occurred_at for e in kv[1])):
             info = sessions[skey]
             events.sort(key=lambda e: e.occurred_at)
-            viewer = audience.viewer_id(session=s, token=f"import:{info['viewer']}", when=events[0].occurred_at)
+            viewer = audience.pseudonym(salts[0], "import", info["viewer"], str(info["pid"]))
+            duration = float(durations.get(info["pid"]) or 0.0)
             audience.record_events(session=s, publication_id=info["pid"], session_key=skey, viewer=viewer,
-                                   events=events, device=info["device"], region=info["region"], source="import")
+                                   events=events, device=info["device"], region=info["region"], source="import",
+                                   count_after_s=min(audience.VIEW_SECONDS, 0.9 * duration) if duration > 0
+                                   else audience.VIEW_SECONDS)
     return report

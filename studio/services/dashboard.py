@@ -192,8 +192,9 @@ def fit_models(store: Store, filters: audience.Filters, frame: pd.DataFrame | No
 def export_csv(board: Dashboard) -> str:
     """Every breakdown of the dashboard as one CSV (a ``group`` column says which)."""
     buf = io.StringIO()
+    # views: counted views (10 s watched, one per viewer, video and hour); plays: page views where play was pressed
     cols = ["group", "key", "impressions", "views", "ctr", "watch_time_s", "avg_view_duration_s",
-            "bounce_rate", "completions", "viewers"]
+            "bounce_rate", "completions", "viewers", "plays"]
     w = csv.writer(buf)
     w.writerow(cols)
     for name, frame in (("day", board.daily), ("video", board.by_video), ("device", board.by_device),

@@ -171,9 +171,11 @@ def generate(store: Store, *, viewers: int = 600, days: int = 28, seed: int = 7,
                              "arm_id": arm_ids[arm] if arm is not None else None, "source": "sample",
                              "started_at": t0, "last_at": evs[-1][3], "impressed": True, "played": played,
                              "ended": ended, "max_position_s": reached, "watched_s": reached if played else 0.0,
-                             "events": len(evs)})
+                             "events": len(evs), "counted": False,
+                             "_count_after": min(audience.VIEW_SECONDS, 0.9 * seconds)})
             events.extend({"publication_id": pub_ids[vid], "session_key": key, "kind": k, "position_s": p,
                            "watched_s": w, "occurred_at": t} for k, p, w, t in evs)
+    mark_counted(sessions)
     ctx.check()
     ctx.report(0.8, f"Saving {len(events)} sample events")
     with store.session() as s:
@@ -193,6 +195,19 @@ def generate(store: Store, *, viewers: int = 600, days: int = 28, seed: int = 7,
     ctx.report(1.0, "Sample audience ready")
     return {"project_id": project_id, "publications": len(pub_ids), "sessions": len(sessions),
             "events": len(events), "comments": n_comments}
+
+
+def mark_counted(sessions: list[dict]) -> None:
+    """Set ``counted`` the way the watch page does: enough watched, at most one view per viewer, video and hour."""
+    last: dict[tuple[str, int], datetime] = {}
+    for row in sorted(sessions, key=lambda r: r["started_at"]):
+        threshold = row.pop("_count_after")
+        row["counted"] = False
+        enough = row["played"] and row["watched_s"] >= threshold
+        key = (row["viewer"], row["publication_id"])
+        if enough and (key not in last or row["started_at"] - last[key] >= audience.VIEW_REPEAT):
+            row["counted"] = True
+            last[key] = row["started_at"]
 
 
 def sample_session_count(store: Store) -> int:

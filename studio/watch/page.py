@@ -6,9 +6,10 @@ from html import escape
 
 from storage.audience_models import Publication
 
-CONSENT = ("This page counts views anonymously to help its creator: a random id kept in this browser "
-           "(turned into a new pseudonym every month), how far you watch, your device type and time-zone region. "
-           "No cookies, nothing sent to anyone else.")
+CONSENT = ("This page counts views anonymously to help its creator: a pseudonym that changes every day, computed "
+           "from your browser type and network address (neither is stored), how far you watch, your device type "
+           "and time-zone region. No cookies and no id kept in your browser (only your choice, if you opt out); "
+           "nothing sent to anyone else.")
 
 
 def _head(title: str) -> str:

@@ -1,7 +1,8 @@
 """FastAPI routes mounted beside Gradio's: the watch page, its media, and the event and comment endpoints.
 
 Nothing here needs a login: published pages are public (private ones are never served). The endpoints validate
-every field, cap the body size, and rate-limit per browser token and per address.
+every field, cap the body size, and rate-limit per browser token, per address and per video (429); events are
+buffered and written in batches, and a full buffer is answered 503 with Retry-After.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from storage.errors import InvalidValue, NotFound
 from storage.repo import publications
 
-from ..services.viewing import RateLimited, Viewing
+from ..services.viewing import Busy, RateLimited, Viewing
 from .page import render_index, render_page
 
 log = logging.getLogger("reelsmith.watch")
@@ -25,6 +26,21 @@ MAX_BODY = 16 * 1024
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
                     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; media-src 'self'; "
                                                "style-src 'self'; script-src 'self'; frame-ancestors 'self'"}
+
+
+#: The only types served inline from the watch routes; anything else goes out as a download, never as a page.
+MEDIA_TYPES = frozenset({"video/mp4", "video/webm", "video/quicktime", "video/x-matroska", "video/ogg",
+                         "audio/mpeg", "audio/mp4", "audio/wav", "audio/x-wav", "audio/ogg", "audio/flac",
+                         "audio/webm", "image/png", "image/jpeg", "image/webp", "image/gif"})
+
+
+def _media_response(path: Path, mime: str | None) -> FileResponse:
+    headers = {"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    base = (mime or "").split(";")[0].strip().lower()
+    if base in MEDIA_TYPES:
+        return FileResponse(path, media_type=base, headers=headers)
+    return FileResponse(path, media_type="application/octet-stream", headers=headers,
+                        filename=path.name, content_disposition_type="attachment")
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -96,7 +112,7 @@ def make_router(viewing: Viewing) -> APIRouter:
             mime = asset.mime or ("video/mp4" if which == "video" else "image/png")
         if not path.is_file():
             return _error(404, "file missing")
-        return FileResponse(path, media_type=mime, headers={"Cache-Control": "public, max-age=3600"})
+        return _media_response(path, mime)
 
     @router.get("/watch/{slug}/video")
     def video(slug: str) -> Response:
@@ -115,6 +131,9 @@ def make_router(viewing: Viewing) -> APIRouter:
             return _error(413, f"request body over {MAX_BODY // 1024} KB")
         except RateLimited:
             return _error(429, "too many requests; slow down")
+        except Busy as exc:  # the event buffer is full: the player keeps its events and sends them again later
+            return JSONResponse({"error": "busy; try again shortly"}, status_code=503,
+                                headers={"Retry-After": str(exc.retry_after_s)})
         except NotFound:
             return _error(404, "no such video")
         except InvalidValue as exc:
@@ -128,7 +147,7 @@ def make_router(viewing: Viewing) -> APIRouter:
 
     @router.post("/api/watch/comments")
     async def comments(request: Request) -> Response:
-        return await _post(request, viewing.comment, 201)
+        return await _post(request, viewing.comment, 201, user_agent=request.headers.get("user-agent", ""))
 
     return router
 

@@ -60,19 +60,22 @@ def test_summary_is_exact_on_a_hand_computed_set(store, pub):
           when=DAY1 + timedelta(days=1))                                           # returning viewer
     with store.session() as s:
         m = audience.summary(session=s)
-        assert (m["impressions"], m["views"], m["viewers"], m["completions"]) == (4, 3, 3, 1)
-        assert m["ctr"] == pytest.approx(0.75)
+        # views count from 10 s watched: the 5 s bounce is a play, not a view
+        assert (m["impressions"], m["plays"], m["views"], m["viewers"], m["completions"]) == (4, 3, 2, 3, 1)
+        assert m["ctr"] == pytest.approx(0.75)  # plays per impression
         assert m["watch_time_s"] == pytest.approx(47)
-        assert m["avg_view_duration_s"] == pytest.approx(47 / 3)
+        assert m["avg_view_duration_s"] == pytest.approx(47 / 3)  # per play
         assert m["bounce_rate"] == pytest.approx(1 / 3)
         by_device = {r["key"]: r for r in audience.breakdown(session=s, by="device")}
-        assert by_device["mobile"]["views"] == 1 and by_device["desktop"]["views"] == 2
+        assert (by_device["mobile"]["plays"], by_device["mobile"]["views"]) == (1, 0)
+        assert by_device["desktop"]["views"] == 2
         days = audience.breakdown(session=s, by="day")
-        assert [(d["key"], d["views"]) for d in days] == [("2026-11-02", 2), ("2026-11-03", 1)]
+        assert [(d["key"], d["views"]) for d in days] == [("2026-11-02", 1), ("2026-11-03", 1)]
         nr = audience.new_vs_returning(session=s)
         assert [(r["day"], r["new_viewers"], r["returning_viewers"]) for r in nr] == [
             ("2026-11-02", 3, 0), ("2026-11-03", 0, 1)]
-        assert audience.funnel(session=s) == {"impressions": 4, "views": 3, "halfway": 1, "completed": 1}
+        assert audience.funnel(session=s) == {"impressions": 4, "plays": 3, "views": 2, "halfway": 1,
+                                              "completed": 1}
         only_day2 = audience.Filters(start=DAY1.date() + timedelta(days=1))
         assert audience.summary(session=s, filters=only_day2)["views"] == 1
         ratings = {(r["user"], r["item"]): r["rating"] for r in audience.implicit_ratings(session=s)}
@@ -103,13 +106,18 @@ def test_retention_bins_give_the_same_curve_as_lifelines_on_raw_views(store, pub
     assert w.sum() == 200
 
 
-def test_viewer_ids_are_pseudonymous_and_rotate_monthly(store):
+def test_viewer_ids_are_pseudonymous_and_rotate_daily(store):
+    """More in tests/studio/test_viewer_privacy.py (rotation, the day boundary, nothing raw stored)."""
     with store.session() as s:
-        a = audience.viewer_id(session=s, token="browser-token-1", when=DAY1)
-        b = audience.viewer_id(session=s, token="browser-token-1", when=DAY1 + timedelta(days=3))
-        c = audience.viewer_id(session=s, token="browser-token-1", when=DAY1 + timedelta(days=40))
-        d = audience.viewer_id(session=s, token="browser-token-2", when=DAY1)
-    assert a == b and a != c and a != d and "token" not in a and len(a) == 16
+        day1 = audience.day_salts(session=s, today=DAY1.date())
+        again = audience.day_salts(session=s, today=DAY1.date())
+        day2 = audience.day_salts(session=s, today=DAY1.date() + timedelta(days=1))
+    ids = dict(user_agent="Mozilla/5.0 (X11)", ip="192.0.2.7", video=1)
+    a, b = audience.viewer_ids(day1, **ids), audience.viewer_ids(again, **ids)
+    c = audience.viewer_ids(day2, **ids)
+    assert a == b and len(a) == 1 and len(a[0]) == 16 and "192" not in a[0]
+    assert c[0] != a[0] and c[1] == a[0]  # the next day: a new id, yesterday's still recognisable
+    assert audience.viewer_ids(day1, **{**ids, "video": 2}) != a
 
 
 def test_publish_validates_and_private_pages_are_not_served(store):

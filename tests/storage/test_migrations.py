@@ -15,7 +15,7 @@ def test_fresh_database_is_migrated_to_head(store):
             "job_assets", "preferences", "publications", "view_sessions", "view_events", "comments",
             "imported_metrics", "experiments", "experiment_arms", "viewer_salts", "project_members", "audit_log",
             "review_requests", "alembic_version"} <= tables
-    assert current_revision(store.engine) == "0003"
+    assert current_revision(store.engine) == "0004"
 
 
 def test_a_0001_database_upgrades_to_head_keeping_its_rows(tmp_path):
@@ -32,7 +32,7 @@ def test_a_0001_database_upgrades_to_head_keeping_its_rows(tmp_path):
         assert conn.execute(text("SELECT name FROM projects")).scalar() == "Old"
         assert "view_sessions" in inspect(conn).get_table_names()
         assert conn.execute(text("SELECT review_required FROM projects")).scalar() in (0, False)
-    assert current_revision(engine) == "0003"
+    assert current_revision(engine) == "0004"
 
 
 def test_migrations_match_the_models(store):

@@ -32,7 +32,8 @@ def site(store, tmp_path):
         publications.publish(session=s, project_id=p.id, asset_id=v.id, title="Secret", visibility="private")
         slug = pub.slug
     viewing = Viewing(store)
-    return TestClient(FastAPI(routes=make_router(viewing).routes)), slug, viewing
+    yield TestClient(FastAPI(routes=make_router(viewing).routes)), slug, viewing
+    viewing.close()
 
 
 def _config(html: str) -> dict:
@@ -44,7 +45,7 @@ def _batch(slug, session, events, token=TOKEN, **extra):
 
 
 def test_page_escapes_user_text_and_reports_events(site, store):
-    client, slug, _ = site
+    client, slug, viewing = site
     r = client.get(f"/watch/{slug}")
     assert r.status_code == 200 and "<script>alert(1)" not in r.text and "&lt;script&gt;" in r.text
     assert "Line one<br>Line two" in r.text and "Don't count my viewing" in r.text
@@ -54,9 +55,11 @@ def test_page_escapes_user_text_and_reports_events(site, store):
     r = client.post("/api/watch/events", json=_batch(slug, cfg["session"], ev),
                     headers={"user-agent": "Mozilla/5.0 (Linux; Android 14; Pixel) Mobile Safari"})
     assert r.status_code == 202 and r.json() == {"accepted": 3}
+    assert viewing.flush()  # events are buffered and written in batches
     with store.session() as s:
         row = s.query(ViewSession).one()
         assert (row.device, row.region, row.played, row.watched_s) == ("mobile", "Europe", True, 5.0)
+        assert row.counted  # the clip is 2 s long: watching (nearly) all of it counts
         assert row.viewer != TOKEN and len(row.viewer) == 16
 
 
@@ -106,7 +109,7 @@ def test_rate_limit_per_browser(store, site):
 
 
 def test_concurrent_clients_lose_no_event(site, store):
-    client, slug, _ = site
+    client, slug, viewing = site
     errors = []
 
     def worker(n):
@@ -114,7 +117,7 @@ def test_concurrent_clients_lose_no_event(site, store):
             r = client.post("/api/watch/events", json=_batch(
                 slug, f"conc-{n:03d}-{j:03d}", [{"type": "impression"}, {"type": "play"},
                                                 {"type": "heartbeat", "position": 5, "watched": 5}],
-                token=f"browser-{n:04d}"))
+                token=f"browser-{n:04d}"), headers={"user-agent": f"Mozilla/5.0 (X11; Linux) Browser/{n}"})
             if r.status_code != 202:
                 errors.append(r.status_code)
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
@@ -123,10 +126,12 @@ def test_concurrent_clients_lose_no_event(site, store):
     for t in threads:
         t.join()
     assert errors == []
+    assert viewing.flush()
     with store.session() as s:
         assert audience.event_count(session=s) == 8 * 25 * 3
         m = audience.summary(session=s)
-        assert (m["views"], m["viewers"], m["watch_time_s"]) == (200, 8, 1000.0)
+        # 8 viewers (user agents) each playing 25 times within the hour: 200 plays, one view each
+        assert (m["plays"], m["views"], m["viewers"], m["watch_time_s"]) == (200, 8, 8, 1000.0)
 
 
 def test_comments_are_stored_scored_and_shown_escaped(site):
@@ -167,6 +172,7 @@ def test_title_test_serves_variants_and_counts_their_plays(site, store):
         seen[cfg["arm"]] = seen.get(cfg["arm"], 0) + 1
     forged = client.post("/api/watch/events", json=_batch(slug, "sess-forged01", [{"type": "play"}], arm=999999))
     assert forged.status_code == 202  # counted as a view, but credited to no variant
+    assert viewing.flush()
     with store.session() as s:
         arms = {a.id: (a.impressions, a.clicks) for a in
                 publications.running_experiment(session=s, publication_id=pub.id).arms}
