@@ -13,6 +13,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     GRADIO_SERVER_PORT=7860 \
     GRADIO_ANALYTICS_ENABLED=False
 
+# pg_dump/pg_restore for backups of a PostgreSQL store (team instances, docker-compose.yml)
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 1000 reelsmith \
     && mkdir -p /data && chown reelsmith:reelsmith /data
 

@@ -94,7 +94,8 @@ def launch_options(settings: Settings, args: argparse.Namespace, *, auth=None, r
             db_files += [Path(name + suffix).resolve() for suffix in ("", "-wal", "-shm", "-journal")]
     # the instance's signing keys and the backups (a copy of the database) are refused outright
     blocked = sorted({str(p) for p in db_files} | {str(settings.data_dir / "secrets"),
-                                                   str(settings.data_dir / "backups")})
+                                                   str(settings.data_dir / "backups"),
+                                                   str(settings.media_dir / ".incoming")})  # uploads in flight
     return dict(
         server_name=args.host, server_port=args.port, share=args.share,
         auth=auth, auth_message=args.auth_message if auth else None,

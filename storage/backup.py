@@ -96,10 +96,7 @@ def create_backup(settings: Settings, *, root: Path | None = None, keep: int = K
             files, revision, counts = _sqlite_inventory(work / DB_FILE)
         elif url.get_backend_name() == "postgresql":
             kind = "postgresql"
-            before = _sql_inventory(settings.database_url)[0]
-            _pg_dump(settings.database_url, work / PG_FILE)
-            files, revision, counts = _sql_inventory(settings.database_url)
-            files = sorted(set(files) | set(before))
+            files, revision, counts = _pg_backup(settings.database_url, work / PG_FILE)
         else:
             raise BackupError(f"Backups support SQLite and PostgreSQL, not {url.get_backend_name()}.")
         media = _mirror_media(settings.media_dir, root / "media", files)
@@ -149,16 +146,21 @@ def _sqlite_inventory(db: Path) -> tuple[list[tuple[str, str]], str | None, dict
     return sorted(files), revision[0] if revision else None, counts
 
 
-def _sql_inventory(database_url: str) -> tuple[list[tuple[str, str]], str | None, dict[str, int]]:
+def _pg_backup(database_url: str, dest: Path) -> tuple[list[tuple[str, str]], str | None, dict[str, int]]:
+    """pg_dump of one snapshot, and the media files, revision and counts of that same snapshot: a REPEATABLE READ
+    transaction exports its snapshot, takes the inventory, and stays open while pg_dump imports the snapshot
+    (``--snapshot``), so rows written meanwhile are in neither (and every file the dump refers to is listed)."""
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(database_url)
+    engine = create_engine(database_url, isolation_level="REPEATABLE READ")
     try:
-        with engine.connect() as conn:
+        with engine.connect() as conn, conn.begin():
+            snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar()
             files = [(h, e) for h, e in conn.execute(text(_ASSET_FILES))]
             revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             counts = {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar()  # noqa: S608
                       for t in ("projects", "assets", "scripts", "jobs", "publications")}
+            _pg_dump(database_url, dest, snapshot=snapshot)
     finally:
         engine.dispose()
     return sorted(files), revision, counts
@@ -183,9 +185,10 @@ def _pg_tool(name: str) -> str:
     raise BackupError(f"{name} was not found; install the PostgreSQL client tools (Debian: postgresql-client).")
 
 
-def _pg_dump(database_url: str, dest: Path) -> None:
+def _pg_dump(database_url: str, dest: Path, *, snapshot: str | None = None) -> None:
     conn, env = _libpq(database_url)
     proc = subprocess.run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
+                           *([f"--snapshot={snapshot}"] if snapshot else []),
                            f"--file={dest}", f"--dbname={conn}"], env=env, capture_output=True, text=True,
                           timeout=6 * 3600, check=False)
     if proc.returncode != 0:
@@ -329,7 +332,8 @@ def restore(folder: Path, into: Path, *, database_url: str | None = None) -> Set
         if not database_url:
             raise BackupError("This is a PostgreSQL backup: give the empty database to restore into.")
         conn, env = _libpq(database_url)
-        proc = subprocess.run([_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error",
+        # one transaction: a restore that fails half-way leaves the database as empty as it was
+        proc = subprocess.run([_pg_tool("pg_restore"), "--no-owner", "--no-privileges", "--single-transaction",
                                f"--dbname={conn}", str(folder / PG_FILE)], env=env, capture_output=True,
                               text=True, timeout=6 * 3600, check=False)
         if proc.returncode != 0:

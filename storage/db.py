@@ -1,7 +1,7 @@
 """Database engine, sessions and start-up migrations.
 
-SQLite (the default) gets WAL mode, foreign keys and a busy timeout on every connection. Any other SQLAlchemy URL
-is used as given. ``open_store`` applies Alembic migrations up to head before anything else touches the tables.
+SQLite (the default) gets WAL mode, foreign keys and a busy timeout on every connection; PostgreSQL sessions run in
+UTC. Any other SQLAlchemy URL is used as given. ``open_store`` applies Alembic migrations up to head before anything else touches the tables.
 """
 from __future__ import annotations
 
@@ -37,7 +37,20 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    if parsed.get_backend_name() == "postgresql":
+        @event.listens_for(engine, "connect", insert=True)
+        def _utc_session(dbapi_conn, _record) -> None:
+            # Every session in UTC, whatever the server's TimeZone: timestamps come back in UTC as from SQLite, and
+            # day-level SQL means the UTC day on every host. A SET rather than a startup option, which connection
+            # poolers such as PgBouncer refuse; committed at once, or the pool's first rollback would undo it.
+            autocommit = dbapi_conn.autocommit
+            dbapi_conn.autocommit = True
+            cur = dbapi_conn.cursor()
+            cur.execute("SET TIME ZONE 'UTC'")
+            cur.close()
+            dbapi_conn.autocommit = autocommit
+    return engine
 
 
 def alembic_config(engine: Engine):

@@ -124,6 +124,52 @@ class MediaStore:
                 removed += 1
         return removed
 
+    # --- uploads handed to workers -----------------------------------------------------------------------------
+    @property
+    def incoming_dir(self) -> Path:
+        """Uploads waiting for their job, inside the media root so that worker processes on other hosts (which
+        mount the same media volume) can read them; the web host's Gradio temp dir is not shared."""
+        return self.root / ".incoming"
+
+    def stage(self, src: Path, name: str) -> Path:
+        """A copy (a hard link when possible) of an uploaded file in ``incoming_dir/<random>/<name>``, written
+        under a temp name and renamed; ``unstage`` removes it when its job is done, the sweep after a day."""
+        import uuid
+
+        safe = re.sub(r"[^A-Za-z0-9._ -]+", "_", Path(str(name).replace("\\", "/")).name).strip(" .")[:120]
+        folder = self.incoming_dir / uuid.uuid4().hex
+        folder.mkdir(parents=True)
+        dest, tmp = folder / (safe or "upload"), folder / ".part"
+        try:
+            try:
+                os.link(src, tmp)
+            except OSError:
+                shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return dest
+
+    def unstage(self, path: Path) -> None:
+        """Remove a staged upload (only ever something inside ``incoming_dir``)."""
+        path = Path(path).resolve()
+        if path.parent.parent == self.incoming_dir.resolve():
+            shutil.rmtree(path.parent, ignore_errors=True)
+
+    def sweep_incoming(self, older_than_s: float = 24 * 3600) -> int:
+        """Staged uploads whose job never finished them (failed, cancelled) are removed after a day."""
+        import time
+
+        if not self.incoming_dir.is_dir():
+            return 0
+        cutoff, removed = time.time() - older_than_s, 0
+        for folder in self.incoming_dir.iterdir():
+            if folder.is_dir() and not folder.is_symlink() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed += 1
+        return removed
+
     def copy_out(self, sha256: str, ext: str, dest: Path) -> Path:
         shutil.copyfile(self.path_for(sha256, ext), dest)
         return Path(dest)

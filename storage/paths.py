@@ -89,7 +89,7 @@ def contained_in_any(roots: Iterable[Path], user_path: str | Path) -> Path:
 def upload_roots(settings) -> list[Path]:
     """The folders a file named in a request may come from: Gradio's upload dir (app.py puts it in the data dir)
     and the studio's own temp dir. Anything else (the database, /etc/passwd, another project's media) is refused."""
-    return [settings.gradio_tmp_dir, settings.tmp_dir]
+    return [settings.gradio_tmp_dir, settings.tmp_dir, settings.media_dir / ".incoming"]
 
 
 def uploaded_file(settings, path: str | Path, name: str | None = None) -> Path:

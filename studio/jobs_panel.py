@@ -1,6 +1,7 @@
 """The Jobs panel under the tabs: recent jobs with status and progress, refreshed while open; cancel by id.
 A job that was run again after its worker stopped responding shows its attempt ("running · attempt 2") and, in
-its message, why."""
+its message, why. The same in every mode (local worker processes or threads, Celery workers): all of it comes from
+the job's row, and cancel only goes through ``studio.runner.cancel``."""
 from __future__ import annotations
 
 import gradio as gr
@@ -11,7 +12,7 @@ from .common import UI, handler
 from .services import access
 from .session import user_id
 
-COLUMNS = ["id", "kind", "status", "progress", "message", "started", "seconds"]
+COLUMNS = ["id", "kind", "status", "progress", "message", "started", "seconds", "worker"]
 
 
 def rows(studio, limit: int = 30) -> list[list]:
@@ -22,7 +23,8 @@ def rows(studio, limit: int = 30) -> list[list]:
             status = j.status.value + (f" · attempt {j.attempts}" if j.attempts > 1 else "")
             out.append([j.id, j.kind, status, f"{j.progress * 100:.0f}%", j.message,
                         j.started_at.strftime("%H:%M:%S") if j.started_at else "",
-                        f"{secs:.1f}" if secs is not None else ""])
+                        f"{secs:.1f}" if secs is not None else "",
+                        j.worker.rsplit(":", 1)[0] if j.worker else ""])  # host:pid (the token is noise here)
         return out
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import gradio as gr
 
 from engines.media import EXTENSIONS
+from storage.paths import uploaded_file
 from storage.repo import assets as assets_repo
 from storage.repo import audit
 from storage.repo import projects as projects_repo
@@ -127,8 +128,10 @@ def build(ui: UI) -> None:
         paths = [Path(f if isinstance(f, str) else f.name) for f in files]
         lines = []
         for i, path in enumerate(paths):
+            # handed to the job through the media volume, which worker processes on other hosts share
+            staged = studio.store.media.stage(uploaded_file(studio.settings, path), path.name)
             job_id = studio.runner.submit("ingest", project_id=project_id, created_by_id=user_id(studio, request),
-                                          params={"path": str(path), "name": path.name, "project_id": project_id})
+                                          params={"path": str(staged), "name": path.name, "project_id": project_id})
             for snap in studio.runner.wait(job_id):
                 progress((i + snap.progress) / len(paths), desc=f"{path.name}: {snap.message}")
             label = {"done": "Added", "cancelled": "Cancelled"}.get(snap.status.value, "Failed")

@@ -1,7 +1,11 @@
 """Publish tab: put a video on its own watch page, run title/thumbnail tests, bring in audience data."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import gradio as gr
+
+from storage.paths import uploaded_file
 
 from storage.models import AssetKind
 from storage.repo import assets as assets_repo
@@ -165,8 +169,9 @@ def build(ui: UI) -> None:
     def do_import(project_id, path, which, request: gr.Request, progress=gr.Progress()):
         if not path:
             raise gr.Error("Choose a CSV file first.")
+        staged = studio.store.media.stage(uploaded_file(studio.settings, path), Path(path).name)  # for any worker
         snap = run_and_wait(studio, "audience_import", project_id=project_id, request=request, progress=progress,
-                            params={"path": path, "layout": which, "project_id": project_id})
+                            params={"path": str(staged), "layout": which, "project_id": project_id})
         return snap.result.get("report", snap.message)
 
     @handler

@@ -19,7 +19,9 @@ from storage.db import open_store  # noqa: E402
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     data = tmp_path / "data"
-    return Settings(data_dir=data, database_url=sqlite_url(data), max_upload_mb=50, cpu_workers=2)
+    # jobs run on worker threads of the test process (``python app.py`` starts worker processes instead)
+    return Settings(data_dir=data, database_url=sqlite_url(data), max_upload_mb=50, cpu_workers=2,
+                    local_workers="thread")
 
 
 @pytest.fixture

@@ -90,15 +90,24 @@ def record_events(*, session: Session, publication_id: int, session_key: str, vi
     transaction creates it at the same time). See ``record_many`` for what counts as a view."""
     b = SessionBatch(publication_id, session_key, viewer, events, device, region, arm_id, source,
                      tuple(also_viewer), count_after_s)
-    row = session.scalar(select(ViewSession).where(ViewSession.session_key == session_key))
+    locked = _lock_rows(select(ViewSession).where(ViewSession.session_key == session_key))
+    row = session.scalar(locked)
     if row is None:
         try:
             with session.begin_nested():
                 row = _new_session(b)
                 session.add(row)
         except IntegrityError:
-            row = session.scalar(select(ViewSession).where(ViewSession.session_key == session_key))
+            row = session.scalar(locked)
     return _record(session, [(row, b)])[0]
+
+
+def _lock_rows(stmt):
+    """The session rows are read, added to and written back: FOR UPDATE, so that two web processes folding events
+    of the same page view into it at once (PostgreSQL, READ COMMITTED) do not lose one's additions. Rows are
+    locked in key order, the same in every transaction. SQLite has no row locks and needs none: a writer whose
+    snapshot is stale is refused (and retried) there."""
+    return stmt.order_by(ViewSession.session_key).with_for_update()
 
 
 def record_many(*, session: Session, batches: Sequence[SessionBatch]) -> list[ViewSession]:
@@ -109,10 +118,11 @@ def record_many(*, session: Session, batches: Sequence[SessionBatch]) -> list[Vi
 
     A page view becomes a counted view once ``count_after_s`` seconds are watched, unless a counted view of the
     same video by the same viewer (any of its ids) started less than an hour before or after it."""
-    keys = list(dict.fromkeys(b.session_key for b in batches))
+    keys = sorted(set(b.session_key for b in batches))
     rows: dict[str, ViewSession] = {}
     for i in range(0, len(keys), 500):
-        for r in session.scalars(select(ViewSession).where(ViewSession.session_key.in_(keys[i:i + 500]))):
+        chunk = select(ViewSession).where(ViewSession.session_key.in_(keys[i:i + 500]))
+        for r in session.scalars(_lock_rows(chunk)):
             rows[r.session_key] = r
     pairs = []
     for b in batches:
@@ -275,8 +285,10 @@ def _aware(t: datetime) -> datetime:
 
 
 def _day(session: Session, col):
+    """The UTC day of a timestamp as 'YYYY-MM-DD' (on PostgreSQL converted to UTC first: to_char of a timestamptz
+    would use the session's time zone)."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(col, "YYYY-MM-DD")
+        return func.to_char(func.timezone("UTC", col), "YYYY-MM-DD")
     return func.strftime("%Y-%m-%d", col)
 
 

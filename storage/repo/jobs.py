@@ -45,14 +45,19 @@ def list_jobs(*, session: Session, project_id: int | None = None, limit: int = 5
     return list(session.scalars(stmt))
 
 
-def claim_job(*, session: Session, job_id: int, worker: str) -> bool:
+def claim_job(*, session: Session, job_id: int, worker: str, kinds: list[str] | None = None) -> bool:
     """Move a queued job to running for ``worker``. Atomic: of two claimers only one gets True.
 
-    A conditional UPDATE (``WHERE id = ? AND status = 'queued'``), so it holds on PostgreSQL as on SQLite. Each claim
-    is a new attempt: ``attempts`` goes up by one, and progress, result and error left by an earlier attempt go."""
+    A conditional UPDATE (``WHERE id = ? AND status = 'queued'``), so it holds on PostgreSQL as on SQLite; a job that
+    is running, finished or cancelled is left alone (a duplicate or redelivered broker message claims nothing).
+    ``kinds``: only a job of one of these kinds (those the claimer can run). Each claim is a new attempt:
+    ``attempts`` goes up by one, and progress, result and error left by an earlier attempt go."""
     now = utcnow()
+    where = [Job.id == job_id, Job.status == JobStatus.queued, Job.cancel_requested.is_(False)]
+    if kinds is not None:
+        where.append(Job.kind.in_(kinds))
     result = session.execute(
-        update(Job).where(Job.id == job_id, Job.status == JobStatus.queued, Job.cancel_requested.is_(False))
+        update(Job).where(*where)
         .values(status=JobStatus.running, worker=worker[:100], started_at=now, heartbeat_at=now, finished_at=None,
                 attempts=Job.attempts + 1, progress=0.0, result={}, error=None, message="Started")
         .execution_options(synchronize_session=False))
@@ -141,15 +146,24 @@ def cancel_requested(*, session: Session, job_id: int) -> bool:
 
 def request_cancel(*, session: Session, job_id: int) -> Job:
     """Ask a job to stop. A queued job is cancelled at once; a running one stops at its next check."""
-    job = get_job(session=session, job_id=job_id)
-    if job.status == JobStatus.queued:
-        job.status, job.finished_at, job.message = JobStatus.cancelled, utcnow(), "Cancelled before it started."
-        job.cancel_requested = True
-    elif job.status == JobStatus.running:
-        job.cancel_requested = True
-        job.message = "Cancelling…"
-    session.flush()
-    return job
+    ask_to_stop(session=session, job_id=job_id)
+    return get_job(session=session, job_id=job_id)
+
+
+def ask_to_stop(*, session: Session, job_id: int) -> bool:
+    """``request_cancel``, saying whether the job was still queued (True: cancelled before it ever ran, so a broker
+    message for it may be revoked). Conditional UPDATEs, so a worker claiming the job at the same moment wins or
+    loses cleanly: either its claim finds the job cancelled, or the job is running and gets the flag."""
+    get_job(session=session, job_id=job_id)  # NotFound for a job that does not exist
+    withdrawn = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == JobStatus.queued)
+        .values(status=JobStatus.cancelled, finished_at=utcnow(), message="Cancelled before it started.",
+                cancel_requested=True).execution_options(synchronize_session=False)).rowcount == 1
+    if not withdrawn:
+        session.execute(update(Job).where(Job.id == job_id, Job.status == JobStatus.running)
+                        .values(cancel_requested=True, message="Cancelling…")
+                        .execution_options(synchronize_session=False))
+    return withdrawn
 
 
 def finish_job(*, session: Session, job_id: int, status: JobStatus, message: str = "", error: str | None = None,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, InvalidValue, NotFound
@@ -18,11 +18,17 @@ def _clean_name(name: str) -> str:
     return name
 
 
+def _same_name(session: Session, name: str) -> list[int]:
+    """Ids of the projects whose name equals ``name`` ignoring case. Compared in Python (casefold): SQL lower()
+    folds only ASCII on SQLite and on a PostgreSQL database with the C locale, and all letters on one with a UTF-8
+    locale — the same names must clash on every store. A studio holds hundreds of projects, not millions."""
+    wanted = name.strip().casefold()
+    return [pid for pid, existing in session.execute(select(Project.id, Project.name))
+            if existing.casefold() == wanted]
+
+
 def _check_unique(session: Session, name: str, exclude_id: int | None = None) -> None:
-    stmt = select(Project.id).where(func.lower(Project.name) == name.lower())
-    if exclude_id is not None:
-        stmt = stmt.where(Project.id != exclude_id)
-    if session.scalar(stmt) is not None:
+    if any(pid != exclude_id for pid in _same_name(session, name)):
         raise Conflict(f"A project called '{name}' already exists.")
 
 
@@ -70,4 +76,5 @@ def delete_project(*, session: Session, project_id: int) -> list[tuple[str, str]
 
 
 def find_project(*, session: Session, name: str) -> Project | None:
-    return session.scalar(select(Project).where(func.lower(Project.name) == name.strip().lower()))
+    ids = _same_name(session, name)
+    return session.get(Project, ids[0]) if ids else None

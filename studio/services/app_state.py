@@ -10,7 +10,7 @@ from storage.repo import users as users_repo
 
 from . import creating, editing, ingest, publishing, shorts, sound, transcribing, url_import, writing
 from .maintenance import Maintenance
-from .runner import JobRunner, TaskSpec
+from .runner import CeleryRunner, JobRunner, LocalRunner, TaskSpec
 
 
 def sweep_folder(folder, older_than_s: float = 24 * 3600) -> int:
@@ -53,19 +53,27 @@ def register_tasks(runner: JobRunner) -> JobRunner:
     return runner
 
 
+def make_runner(store: Store, settings: Settings) -> JobRunner:
+    """The job runner these settings ask for: Celery workers when ``REELSMITH_BROKER_URL`` is set, else the local
+    runner with worker processes (``REELSMITH_LOCAL_WORKERS=process``), threads (``thread``) or none (``0``)."""
+    if settings.broker_url:
+        runner: JobRunner = CeleryRunner(store, broker_url=settings.broker_url, cpu_workers=settings.cpu_workers)
+    else:
+        runner = LocalRunner(store, workers=settings.local_workers, cpu_workers=settings.cpu_workers)
+    return register_tasks(runner)
+
+
 def start_studio(settings: Settings) -> Studio:
-    """Open the store (migrating it), register tasks, requeue jobs a crash left running, start this process's job
-    workers (unless ``REELSMITH_LOCAL_WORKERS=0``), sync team users."""
+    """Open the store (migrating it), register tasks, requeue jobs a crash left running, start the job runner (its
+    worker processes or threads, and its reaper; see ``make_runner``), sync team users."""
     for path in (settings.data_dir, settings.tmp_dir, settings.gradio_tmp_dir):
         path.mkdir(parents=True, exist_ok=True)
     store = open_store(settings)
     store.media.sweep_tmp()
     sweep_folder(settings.tmp_dir)
-    runner = register_tasks(JobRunner(store, cpu_workers=settings.cpu_workers,
-                                      local_workers=settings.local_workers))
+    runner = make_runner(store, settings)
     runner.recover()
-    if settings.local_workers:
-        runner.start()  # queued jobs left by a previous run are picked up again
+    runner.start()  # queued jobs left by a previous run are picked up again
     if settings.users:
         with store.session() as s:
             users_repo.sync_users(session=s, pairs=users_repo.parse_users(settings.users))

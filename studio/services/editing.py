@@ -206,9 +206,21 @@ def colour(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
     def request(path, out, p):
         return ColourRequest(media=path, out=out, white_balance=bool(p.get("white_balance", True)),
                              auto_exposure=bool(p.get("auto_exposure", True)), reference=reference,
-                             match=p.get("match", "reinhard"), lut=Path(p["lut"]) if p.get("lut") else None,
+                             match=p.get("match", "reinhard"), lut=shipped_lut(p.get("lut")),
                              lut_strength=float(p.get("lut_strength", 1.0)))
     return _enhance(ctx, params, "colour", "graded", request)
+
+
+LUT_DIR = Path(__file__).resolve().parents[2] / "assets" / "luts"
+
+
+def shipped_lut(value) -> Path | None:
+    """A look from the shipped LUT folder; any other path in a request is refused (no reading server files)."""
+    if not value:
+        return None
+    from storage.paths import contained
+
+    return contained(LUT_DIR, str(value))
 
 
 def interpolate(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:

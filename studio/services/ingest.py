@@ -71,6 +71,7 @@ def ingest(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
             existing = [a for a in assets_repo.list_assets(session=s, project_id=project_id)
                         if a.content_hash == stored.sha256 and a.ext == stored.ext]
             if existing:
+                store.media.unstage(src)
                 return TaskOutcome(message=f"{name} is already in this project as '{existing[0].name}'.",
                                    result={"asset_id": existing[0].id, "duplicate": True},
                                    output_asset_ids=[existing[0].id])
@@ -84,6 +85,7 @@ def ingest(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
             ids = [asset.id, *add_rows(session=s, project_id=project_id, parent_id=asset.id, name=name,
                                        previews=previews, created_by_id=ctx.created_by_id)]
 
+    store.media.unstage(src)  # the upload handed over through the media volume is stored now
     ctx.report(1.0, "Done")
     summary = _summary(info)
     if found.get("watermark", {}).get("found"):

@@ -59,6 +59,7 @@ class Maintenance:
         from storage.media import sweep_staging
 
         out["uploads"] = sweep_staging(settings.gradio_tmp_dir)
+        out["incoming"] = self.store.media.sweep_incoming()
         return out
 
     def backup_if_due(self) -> backup.BackupInfo | None:

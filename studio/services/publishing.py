@@ -51,6 +51,7 @@ def import_task(ctx: JobContext, params: dict[str, Any]) -> TaskOutcome:
                                                 platform=params.get("platform") or "import")
     else:
         report = audience_import.import_events(ctx.store, path, project_id=params.get("project_id"))
+    ctx.store.media.unstage(path)
     ctx.check()
     return TaskOutcome(message=f"{report.accepted} rows imported, {report.rejected} rejected.",
                        result={"report": report.as_text(), "accepted": report.accepted,

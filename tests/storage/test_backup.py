@@ -1,5 +1,6 @@
 """Backups: an online copy while the studio writes, the newest 14 kept, damage found, and the restore drill — a
-fresh data dir that holds every project, asset, script and file of the original."""
+fresh data dir that holds every project, asset, script and file of the original. Each runs on SQLite (the backup
+API) and on PostgreSQL (pg_dump, restored with pg_restore into a new empty database)."""
 from __future__ import annotations
 
 import hashlib
@@ -46,7 +47,7 @@ def _snapshot(store) -> dict:
         }
 
 
-def test_restore_drill_finds_every_project_asset_and_file(settings, store, tmp_path):
+def test_restore_drill_finds_every_project_asset_and_file(settings, store, tmp_path, db_backend, blank_database):
     contents = _fill(store)
     keys = settings.data_dir / "secrets" / "credentials"
     keys.mkdir(parents=True)
@@ -54,11 +55,12 @@ def test_restore_drill_finds_every_project_asset_and_file(settings, store, tmp_p
     before = _snapshot(store)
 
     info = backup.create_backup(settings)
-    assert info.database == "sqlite" and info.counts["projects"] == 3 and info.counts["assets"] == 6
+    assert info.database == {"sqlite": "sqlite", "pg": "postgresql"}[db_backend]
+    assert info.counts["projects"] == 3 and info.counts["assets"] == 6
     assert len(info.media) == 4  # the shared intro is backed up once
     assert backup.verify(info.path) == []
 
-    restored = backup.restore(info.path, tmp_path / "restored")
+    restored = backup.restore(info.path, tmp_path / "restored", database_url=blank_database())
     other = open_store(restored)
     try:
         assert _snapshot(other) == before
@@ -74,7 +76,7 @@ def test_restore_drill_finds_every_project_asset_and_file(settings, store, tmp_p
         backup.restore(info.path, restored.data_dir)
 
 
-def test_online_backup_while_the_studio_writes_is_consistent(settings, store, tmp_path):
+def test_online_backup_while_the_studio_writes_is_consistent(settings, store, tmp_path, blank_database):
     _fill(store, 2)
     stop = threading.Event()
     written = []
@@ -100,7 +102,7 @@ def test_online_backup_while_the_studio_writes_is_consistent(settings, store, tm
     assert written, "the writer made no progress during the backups"
     for info in infos:
         assert backup.verify(info.path) == []
-        restored = backup.restore(info.path, tmp_path / info.name)
+        restored = backup.restore(info.path, tmp_path / info.name, database_url=blank_database())
         other = open_store(restored)
         try:  # every asset row in the copy has its file: rows and files are consistent in each snapshot
             with other.session() as s:
@@ -134,7 +136,7 @@ def test_only_the_newest_14_are_kept_and_unreferenced_media_go(settings, store):
     assert names == {second.sha256 + ".png"}  # the first file left with the last backup that held it
 
 
-def test_verify_finds_a_damaged_or_missing_file_and_restore_refuses(settings, store, tmp_path):
+def test_verify_finds_a_damaged_or_missing_file_and_restore_refuses(settings, store, tmp_path, blank_database):
     _fill(store, 1)
     info = backup.create_backup(settings)
     m = info.media[0]
@@ -146,7 +148,7 @@ def test_verify_finds_a_damaged_or_missing_file_and_restore_refuses(settings, st
     problems = backup.verify(info.path)
     assert any("damaged" in p for p in problems)
     with pytest.raises(backup.BackupError, match="cannot be restored"):
-        backup.restore(info.path, tmp_path / "r")
+        backup.restore(info.path, tmp_path / "r", database_url=blank_database())
     assert not (tmp_path / "r" / "reelsmith.db").exists()
     path.unlink()
     assert any("missing" in p for p in backup.verify(info.path))
@@ -164,17 +166,21 @@ def test_a_partial_backup_is_never_listed_and_due_follows_the_newest(settings, s
     assert not backup.due(root, 0)  # 0 hours turns scheduled backups off
 
 
-def test_command_line_create_verify_restore(settings, store, tmp_path):
+def test_command_line_create_verify_restore(settings, store, tmp_path, db_backend, blank_database):
     _fill(store, 2)
     store.close()
     env = {"REELSMITH_DATA": str(settings.data_dir), "PATH": "/usr/bin:/bin"}
+    target = []
+    if db_backend == "pg":
+        env["DATABASE_URL"] = settings.database_url
+        target = ["--database-url", blank_database()]
     run = lambda *a: subprocess.run([sys.executable, "-m", "storage.backup", *a], cwd=ROOT, env=env,  # noqa: E731
                                     capture_output=True, text=True, timeout=120)
     made = run("create", "--data-dir", str(settings.data_dir))
     assert made.returncode == 0, made.stderr
     folder = Path(made.stdout.split()[0])
     assert run("verify", str(folder)).stdout.strip() == "ok"
-    done = run("restore", str(folder), "--into", str(tmp_path / "new"))
+    done = run("restore", str(folder), "--into", str(tmp_path / "new"), *target)
     assert done.returncode == 0 and "restored into" in done.stdout
-    again = run("restore", str(folder), "--into", str(tmp_path / "new"))
+    again = run("restore", str(folder), "--into", str(tmp_path / "new"), *target)
     assert again.returncode == 2 and "already holds a studio" in again.stdout

@@ -52,3 +52,24 @@ def test_threshold_and_missing_folder(tmp_path):
     assert sweep_staging(staging) == 0                   # younger than the default 24 h
     assert sweep_staging(staging, older_than_s=60) == 1  # older than one minute
     assert not f.exists()
+
+
+def test_uploads_are_staged_in_the_media_volume_and_unstaged(tmp_path):
+    from storage.media import MediaStore
+
+    store = MediaStore(tmp_path / "media")
+    src = tmp_path / "gradio-tmp" / "abc" / "clip.mp4"
+    src.parent.mkdir(parents=True)
+    src.write_bytes(b"clip bytes")
+    staged = store.stage(src, "../../evil name?.mp4")
+    assert staged.parent.parent == store.incoming_dir and staged.name == "evil name_.mp4"
+    assert staged.read_bytes() == b"clip bytes" and not list(staged.parent.glob(".part"))
+    store.unstage(src)  # not a staged file: left alone
+    assert src.exists()
+    store.unstage(staged)
+    assert not staged.parent.exists()
+    old = store.stage(src, "clip.mp4")
+    past = old.parent.stat().st_mtime - 2 * 86400
+    os.utime(old.parent, (past, past))
+    fresh = store.stage(src, "clip.mp4")
+    assert store.sweep_incoming() == 1 and fresh.exists() and not old.exists()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -42,6 +43,7 @@ def test_migrations_match_the_models(store):
     assert diff == []
 
 
+@pytest.mark.sqlite_only("WAL and foreign_keys are SQLite PRAGMAs; PostgreSQL has MVCC and enforces keys always")
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(store):
     with store.engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar().lower() == "wal"

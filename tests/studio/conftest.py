@@ -7,9 +7,11 @@ from studio.services.app_state import start_studio
 
 
 def open_studio(tmp_path_factory, name: str = "studio", users: str | None = None):
-    """A whole studio (store, runner with every task) in a fresh data dir; ``users`` makes it a team instance."""
+    """A whole studio (store, runner with every task) in a fresh data dir; ``users`` makes it a team instance. Its
+    jobs run on worker threads of the test process (``python app.py`` starts worker processes instead)."""
     data = tmp_path_factory.mktemp(name) / "data"
-    return start_studio(Settings(data_dir=data, database_url=sqlite_url(data), users=users))
+    return start_studio(Settings(data_dir=data, database_url=sqlite_url(data), users=users,
+                                 local_workers="thread"))
 
 
 @pytest.fixture(scope="module")

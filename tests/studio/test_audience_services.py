@@ -6,7 +6,19 @@ import pytest
 from storage.audience_models import ImportedMetric, ViewSession
 from storage.errors import InvalidValue
 from storage.repo import audience, publications
+from storage.config import Settings, sqlite_url
 from studio.services import audience_import, dashboard, publishing, sample_audience
+from studio.services.app_state import start_studio
+from tests.pgfixtures import module_database_url  # noqa: F401
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory, module_database_url):  # noqa: F811
+    """The dashboard SQL on both databases: a studio on SQLite, then one on PostgreSQL ([sqlite] / [pg])."""
+    data = tmp_path_factory.mktemp("studio") / "data"
+    st = start_studio(Settings(data_dir=data, database_url=module_database_url or sqlite_url(data)))
+    yield st
+    st.close()
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,8 @@ from storage.models import AssetKind
 from storage.repo import assets, audience, projects, publications
 from studio.services.viewing import Busy, TokenBucket, Viewing
 from studio.watch import make_router
+# every test taking store or settings runs on SQLite and on PostgreSQL, as [sqlite] and [pg]
+from tests.pgfixtures import database_url, db_backend, pytest_generate_tests, settings  # noqa: F401, E402
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 

@@ -170,3 +170,81 @@ def test_partial_results_are_visible_while_running_and_queue_override(runner):
     assert final.result == {"text": "INT. HARBOUR - NIGHT"}
     with runner.store.session() as s:
         assert jobs_repo.get_job(session=s, job_id=job_id).queue == "gpu"
+
+
+# --- one executor, several runners --------------------------------------------------------------------------------
+def test_a_duplicate_or_late_message_claims_nothing(store):
+    """What a Celery worker does with a message: claim that job if it is still queued, else nothing."""
+    from studio.services.runner import JobExecutor
+
+    ex = JobExecutor(store, {"count": TaskSpec("count", _counting)}, lease_s=60, max_attempts=3, worker_id="w:1:a")
+    with store.session() as s:
+        job = jobs_repo.create_job(session=s, kind="count", params={"steps": 2, "sleep": 0.01}).id
+        other = jobs_repo.create_job(session=s, kind="retired_kind").id
+        cancelled = jobs_repo.create_job(session=s, kind="count").id
+        jobs_repo.request_cancel(session=s, job_id=cancelled)
+    claim = ex.claim(job)
+    assert claim is not None and (claim.kind, claim.attempt, claim.params["steps"]) == ("count", 1, 2)
+    assert ex.claim(job) is None  # the same message again (redelivered, or sent twice)
+    ex.execute(claim)
+    assert ex.claim(job) is None  # after it finished
+    assert ex.claim(other) is None and ex.claim(cancelled) is None and ex.claim(9999) is None
+    with store.session() as s:
+        assert jobs_repo.get_job(session=s, job_id=job).status == JobStatus.done
+        assert jobs_repo.get_job(session=s, job_id=other).status == JobStatus.queued  # left for a worker that can
+
+
+def test_celery_runner_sends_revokes_and_sends_again(store, monkeypatch):
+    """CeleryRunner's side of the broker, with the broker replaced by a recorder (tests/workers run real ones)."""
+    from datetime import timedelta
+
+    from storage.models import Job, utcnow
+    from studio.services import celery_app
+    from studio.services.runner import CeleryRunner
+
+    sent, revoked = [], []
+
+    class Recorder:
+        def __init__(self, store, broker_url=None, celery=None):
+            self.store = store
+
+        def send(self, job_id):
+            with self.store.session() as s:
+                job = jobs_repo.get_job(session=s, job_id=job_id)
+                sent.append((job_id, job.queue, celery_app.task_id(job_id, job.attempts + 1)))
+
+        def revoke(self, job_id, attempts):
+            revoked.append(celery_app.task_id(job_id, attempts + 1))
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(celery_app, "Dispatcher", Recorder)
+    runner = CeleryRunner(store, broker_url="redis://127.0.0.1:1/0", lease_s=60)
+    runner.register(TaskSpec("count", _counting))
+    runner.register(TaskSpec("heavy", _counting, queue="gpu"))
+    try:
+        a = runner.submit("count")
+        b = runner.submit("heavy")
+        assert sent == [(a, "cpu", f"reelsmith-job-{a}-1"), (b, "gpu", f"reelsmith-job-{b}-1")]
+        assert runner.cancel(b).status == JobStatus.cancelled and revoked == [f"reelsmith-job-{b}-1"]
+        # a worker took job a and died: the reaper requeues it and sends it again under a new task id
+        with store.session() as s:
+            jobs_repo.claim_job(session=s, job_id=a, worker="dead:1:x")
+            s.get(Job, a).heartbeat_at = utcnow() - timedelta(minutes=5)
+        assert runner.reap() == 1
+        assert sent[-1] == (a, "cpu", f"reelsmith-job-{a}-2")
+        # a running job is only flagged (its worker stops at its next check): nothing to revoke
+        with store.session() as s:
+            jobs_repo.claim_job(session=s, job_id=a, worker="live:1:x")
+        runner.cancel(a)
+        assert revoked == [f"reelsmith-job-{b}-1"]
+        with store.session() as s:
+            assert jobs_repo.get_job(session=s, job_id=a).cancel_requested
+        # at start-up every queued job is sent again (one the broker lost would wait for ever)
+        c = runner.submit("count")
+        sent.clear()
+        runner.recover()
+        assert sent == [(c, "cpu", f"reelsmith-job-{c}-1")]
+    finally:
+        runner.shutdown()

@@ -17,6 +17,8 @@ from storage.repo import assets, audience, projects, publications
 from studio.services import sample_audience
 from studio.services.viewing import BOT_USER_AGENTS, TokenBucket, Viewing, is_bot
 from studio.watch import make_router
+# every test taking store or settings runs on SQLite and on PostgreSQL, as [sqlite] and [pg]
+from tests.pgfixtures import database_url, db_backend, pytest_generate_tests, settings  # noqa: F401, E402
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) PrivacyProbe/9.9 Safari/537.36"
 IP = "203.0.113.77"
@@ -123,7 +125,7 @@ def test_viewer_ids_match_for_the_same_inputs_and_differ_otherwise(watch):
     assert today == hmac.new(salt, f"{UA}\n{IP}\n1".encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def test_nothing_raw_is_stored_after_events_and_a_comment(store, watch, settings):
+def test_nothing_raw_is_stored_after_events_and_a_comment(store, watch, settings):  # noqa: F811
     viewing, _, client, slugs = watch
     c = client()
     _watch(viewing, c, slugs[0], "sess-raw-0001", 12)

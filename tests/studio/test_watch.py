@@ -16,6 +16,8 @@ from storage.repo import assets, audience, projects, publications
 from studio.services.viewing import TokenBucket, Viewing, device_from_user_agent, region_from_timezone
 from studio.watch import make_router
 from tests.media_factory import write_clip
+# every test taking store or settings runs on SQLite and on PostgreSQL, as [sqlite] and [pg]
+from tests.pgfixtures import database_url, db_backend, pytest_generate_tests, settings  # noqa: F401, E402
 
 TOKEN = "tok-abcdefgh"
 
