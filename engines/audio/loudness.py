@@ -310,7 +310,7 @@ def _decode_packed(path: Path) -> np.ndarray:
         layout, count = stream.codec_context.layout, stream.codec_context.layout.nb_channels
         resampler = av.AudioResampler(format="flt", layout=layout.name, rate=stream.codec_context.sample_rate)
         frames = [o for f in container.decode(stream) for o in resampler.resample(f)] + resampler.resample(None)
-    except av.FFmpegError as exc:
+    except (av.FFmpegError, ValueError) as exc:  # ValueError: the format changed in mid-stream (damaged file)
         raise CorruptMedia(f"{path.name}: its audio cannot be decoded ({exc}).") from None
     finally:
         container.close()

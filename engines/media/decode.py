@@ -23,11 +23,13 @@ import av
 import numpy as np
 
 from ..context import Context, NullContext
-from ..errors import CorruptMedia, InvalidInput, UnsupportedMedia
+from ..errors import CorruptMedia, InvalidInput, MediaTooLarge, UnsupportedMedia
 from .probe import _clock, _fps, audio_stream, open_container, stream_origin_s, video_stream
 
 log = logging.getLogger(__name__)
 
+#: Largest video frame decoded (``probe``'s default limit).
+MAX_PIXELS = 8192 * 8192
 #: Damaged packets tolerated in one decode pass before the file is called corrupt.
 MAX_BAD_PACKETS = 16
 #: Without a keyframe index, ``frames_at`` decodes forward (instead of seeking) at most this far ahead.
@@ -140,13 +142,20 @@ def _open_video(path: Path, *, fast: bool = False):
     if stream is None:
         container.close()
         raise UnsupportedMedia(f"{path.name} has no video stream.")
+    width, height = stream.codec_context.width, stream.codec_context.height
+    if width * height > MAX_PIXELS:  # every frame would be decoded at full size before it is scaled down
+        container.close()
+        raise MediaTooLarge(f"{path.name} is {width}×{height} pixels; the limit is {MAX_PIXELS / 1e6:.1f} "
+                            "megapixels.")
     stream.thread_type = "AUTO"
     if fast:
         stream.codec_context.options = {**dict(stream.codec_context.options or {}), "skip_loop_filter": "all"}
     return container, stream
 
 
-def _seek(container, stream, seconds: float, origin: float, path: Path) -> None:
+def _seek(container, stream, seconds: float, origin: float, path: Path, fresh: bool = False) -> None:
+    """Seek to the keyframe before ``seconds``; ``fresh``: nothing was demuxed yet, so if the file cannot seek at
+    all (a damaged index) decoding from where it stands, the start, is still right."""
     if stream.time_base is None:
         raise CorruptMedia(f"{path.name}: its video stream has no time base, so it cannot be seeked.")
     try:
@@ -154,7 +163,14 @@ def _seek(container, stream, seconds: float, origin: float, path: Path) -> None:
     except av.FFmpegError as exc:
         log.debug("seeking %s to %.3fs failed: %s", path, seconds, exc)
         # Some streams cannot seek; decode from the start instead (slower, same frames).
-        container.seek(0)
+        try:
+            container.seek(0)
+        except av.FFmpegError as again:
+            log.debug("seeking %s to the start failed too: %s", path, again)
+            if fresh:
+                return
+            raise CorruptMedia(f"{path.name} cannot be read from {_clock(seconds)}: its index is damaged "
+                               "and it cannot be rewound.") from None
 
 
 def iter_frames(path: str | Path, *, max_side: int | None = None, start_s: float = 0.0, end_s: float | None = None,
@@ -176,7 +192,7 @@ def iter_frames(path: str | Path, *, max_side: int | None = None, start_s: float
         sar = _sar(stream)
         seeked = start_s > 0
         if seeked:
-            _seek(container, stream, start_s, origin, path)
+            _seek(container, stream, start_s, origin, path, fresh=True)
         next_keep = start_s
         time_s = start_s
         for index, frame in enumerate(_decoded(container, stream, path)):
@@ -253,7 +269,7 @@ def frames_at(path: str | Path, times_s: list[float], *, max_side: int | None = 
             target = max(0.0, float(times_s[i]))
             if not exact:
                 if keys is None or current is None or key_before(target) != current_key:
-                    _seek(container, stream, target, origin, path)
+                    _seek(container, stream, target, origin, path, fresh=frames is None)
                     frames = _decoded(container, stream, path)
                     current = next(((_frame_time(f, origin, target), f) for f in frames), None)
                     current_key, current_rgb = key_before(target), None
@@ -265,7 +281,7 @@ def frames_at(path: str | Path, times_s: list[float], *, max_side: int | None = 
                 else:
                     forward = current is not None and target - current[0] <= FORWARD_DECODE_S
                 if not forward:
-                    _seek(container, stream, target, origin, path)
+                    _seek(container, stream, target, origin, path, fresh=frames is None)
                     frames = _decoded(container, stream, path)
                     current, current_rgb = None, None
                 while current is None or current[0] < target - _EPS:
@@ -288,12 +304,49 @@ def _planar(frame, channels: int) -> np.ndarray:
     return np.array(frame.to_ndarray(), dtype=np.float32, copy=True).reshape(-1, channels).T.copy()
 
 
+#: FFmpeg's resampler converts at most this many channels.
+MAX_CHANNELS = 64
+#: Audio slower than this is a damaged header, not sound (a WAV saying 2 Hz would decode as hours of noise).
+MIN_SOURCE_RATE = 1000
+
+
+class Resampler:
+    """``av.AudioResampler`` to ``format`` (packed float by default) at ``rate``/``layout`` that follows a change
+    of the input's format, layout or rate in mid-stream (damaged or spliced files; PyAV's own raises
+    ``ValueError``) by flushing and starting a new one, and turns FFmpeg's refusals into ``CorruptMedia``.
+    ``resampler(frame)`` → converted frames; ``resampler(None)`` flushes."""
+
+    def __init__(self, path: Path, layout: str, rate: int, format: str = "flt") -> None:
+        self.path, self.layout, self.rate, self.format = Path(path), layout, rate, format
+        self._resampler: "av.AudioResampler | None" = None
+        self._key: tuple | None = None
+
+    def __call__(self, frame: "av.AudioFrame | None") -> list:
+        out: list = []
+        try:
+            if frame is None:
+                return self._resampler.resample(None) if self._resampler is not None else []
+            key = (frame.format.name, frame.layout.name, frame.sample_rate)
+            if key != self._key:
+                if not 0 < frame.layout.nb_channels <= MAX_CHANNELS or frame.sample_rate < MIN_SOURCE_RATE:
+                    raise CorruptMedia(f"{self.path.name}: its audio claims {frame.layout.nb_channels} channel(s) "
+                                       f"at {frame.sample_rate} Hz, which cannot be right; the file is damaged.")
+                if self._resampler is not None:
+                    out += self._resampler.resample(None)
+                self._resampler = av.AudioResampler(format=self.format, layout=self.layout, rate=self.rate)
+                self._key = key
+            out += self._resampler.resample(frame)
+        except (av.FFmpegError, ValueError) as exc:
+            log.debug("resampling the audio of %s failed: %s", self.path, exc)
+            raise CorruptMedia(f"{self.path.name}: its audio cannot be converted to {self.rate} Hz; the file may "
+                               "be damaged.") from None
+        return out
+
+
 def iter_audio(path: str | Path, *, sample_rate: int = 16000, mono: bool = True, start_s: float = 0.0,
                duration_s: float | None = None, ctx: Context | None = None) -> Iterator[np.ndarray]:
     """Decoded, resampled audio in chunks (about one codec frame each), shaped as ``read_audio`` returns."""
     _check_times(start_s, None if duration_s is None else start_s + duration_s, None)
-    if sample_rate < 1000 or sample_rate > 384000:
-        raise InvalidInput(f"sample_rate must be between 1000 and 384000 Hz, not {sample_rate}.")
     ctx = ctx or NullContext()
     path = Path(path)
     container = open_container(path)
@@ -303,12 +356,25 @@ def iter_audio(path: str | Path, *, sample_rate: int = 16000, mono: bool = True,
             raise UnsupportedMedia(f"{path.name} has no audio track.")
         stream.thread_type = "AUTO"
         origin = stream_origin_s(container)
+        declared = stream.codec_context.layout.nb_channels
+        if declared > MAX_CHANNELS:
+            raise UnsupportedMedia(f"{path.name}: its audio has {declared} channels; at most {MAX_CHANNELS} can be "
+                                   "read (the header may be damaged).")
+        if not mono and declared < 1:
+            raise CorruptMedia(f"{path.name}: its audio track declares no channels; the file is damaged.")
+        declared_rate = stream.codec_context.sample_rate or 0
+        if 0 < declared_rate < MIN_SOURCE_RATE:
+            raise CorruptMedia(f"{path.name}: its audio claims a sample rate of {declared_rate} Hz, which cannot be "
+                               "right; the file is damaged.")
+        # (checked after the file: callers often ask for the file's own rate, and then the file is what is wrong)
+        if sample_rate < 1000 or sample_rate > 384000:
+            raise InvalidInput(f"sample_rate must be between 1000 and 384000 Hz, not {sample_rate}.")
         layout = "mono" if mono else stream.codec_context.layout.name
         channels = 1 if mono else len(stream.codec_context.layout.channels)
         # Packed float, reshaped here: PyAV's planar to_ndarray reads past its 8 plane pointers on 8+ channels.
-        resampler = av.AudioResampler(format="flt", layout=layout, rate=sample_rate)
+        resampler = Resampler(path, layout, sample_rate)
         if start_s > 0:
-            _seek(container, stream, start_s, origin, path)
+            _seek(container, stream, start_s, origin, path, fresh=True)
         skip: int | None = None
         remaining = None if duration_s is None else int(round(duration_s * sample_rate))
 
@@ -333,13 +399,13 @@ def iter_audio(path: str | Path, *, sample_rate: int = 16000, mono: bool = True,
             if skip is None:
                 first = _frame_time(frame, origin, start_s)
                 skip = max(0, int(round((start_s - first) * sample_rate)))
-            for out in resampler.resample(frame):
+            for out in resampler(frame):
                 chunk = emit(_planar(out, channels))
                 if chunk is not None:
                     yield chunk
             if remaining is not None and remaining <= 0:
                 return
-        for out in resampler.resample(None):
+        for out in resampler(None):
             chunk = emit(_planar(out, channels))
             if chunk is not None:
                 yield chunk

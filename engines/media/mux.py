@@ -9,6 +9,25 @@ import numpy as np
 
 from ..context import Context, NullContext
 from ..errors import InvalidMedia
+from .probe import video_stream
+
+
+#: Sample rates FFmpeg's AAC encoder accepts.
+AAC_RATES = (7350, 8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 64000, 88200, 96000)
+
+
+def aac_rate(rate: int) -> int:
+    """The AAC rate nearest ``rate`` (a damaged or unusual file may say 22014 Hz, which the encoder refuses)."""
+    return min(AAC_RATES, key=lambda r: (abs(r - int(rate or 0)), -r))
+
+
+def _resample_linear(audio: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """(channels, n) at ``rate`` → at ``target`` by linear interpolation (only for the odd rate, a few % off)."""
+    n = audio.shape[1]
+    m = max(1, int(round(n * target / rate)))
+    x = np.arange(m, dtype=np.float64) * (rate / target)
+    return np.stack([np.interp(x, np.arange(n), ch) for ch in audio]).astype(np.float32) if n else \
+        np.zeros((audio.shape[0], 0), np.float32)
 
 
 def replace_audio(video: Path, samples: np.ndarray, sample_rate: int, out: Path, *, layout: str | None = None,
@@ -24,15 +43,17 @@ def replace_audio(video: Path, samples: np.ndarray, sample_rate: int, out: Path,
     layout = layout or {1: "mono", 2: "stereo"}.get(audio.shape[0])
     if layout is None:
         raise InvalidMedia(f"Give a channel layout for {audio.shape[0]}-channel sound.")
+    if aac_rate(sample_rate) != sample_rate:
+        audio, sample_rate = _resample_linear(audio, int(sample_rate), aac_rate(sample_rate)), aac_rate(sample_rate)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".part" + out.suffix)
     os.close(fd)
     try:
-        with av.open(str(video)) as inp, av.open(tmp, "w") as dst:
-            if not inp.streams.video:
+        with av.open(str(video), metadata_errors="ignore") as inp, av.open(tmp, "w") as dst:
+            vin = video_stream(inp)  # the first real one, with a codec FFmpeg knows
+            if vin is None:
                 raise InvalidMedia(f"{Path(video).name} has no video stream to keep.")
-            vin = inp.streams.video[0]
             vout = dst.add_stream_from_template(vin)
             aout = dst.add_stream("aac", rate=sample_rate, layout=layout)
             pos, n, origin = 0, audio.shape[1], None

@@ -401,9 +401,14 @@ def stream_origin_s(container: "av.container.InputContainer") -> float:
     return start / av.time_base if start is not None else 0.0
 
 
+#: Frame rates outside this range are a damaged header (an edited stts or AVI rate), not a video.
+_FPS_RANGE = (0.01, 1000.0)
+
+
 def _fps(stream: "av.VideoStream") -> float:
     for rate in (stream.average_rate, stream.guessed_rate, stream.base_rate):
-        if rate is not None and rate.denominator and float(rate) > 0 and math.isfinite(float(rate)):
+        if rate is not None and rate.denominator and math.isfinite(float(rate)) \
+                and _FPS_RANGE[0] <= float(rate) <= _FPS_RANGE[1]:
             return float(rate)
     return 0.0
 

@@ -20,7 +20,10 @@ from typing import Any
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from ..errors import InvalidMedia
+from ..errors import InvalidMedia, MediaTooLarge
+
+#: Largest picture whose metadata is read (as ``engines.media.probe``'s default limit).
+MAX_PIXELS = 8192 * 8192
 
 A1111_KEY = "parameters"
 JSON_KEY = "reelsmith"
@@ -109,12 +112,18 @@ def png_bytes(image: Image.Image, parameters: dict[str, Any]) -> bytes:
 
 def read_parameters(source: str | Path | bytes) -> dict[str, Any]:
     """The parameters stored in a PNG: our JSON when present, else the parsed A1111 text, else ``{}``."""
+    what = "The picture" if isinstance(source, (bytes, bytearray)) else Path(source).name
     try:
         with Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else Path(source)) as img:
+            if img.width * img.height > MAX_PIXELS:  # PNG text after the pixels is read by decoding them all
+                raise MediaTooLarge(f"{what} is {img.width}×{img.height} pixels; the limit is "
+                                    f"{MAX_PIXELS / 1e6:.1f} megapixels.")
             chunks = dict(getattr(img, "text", {}) or {})
     except FileNotFoundError as exc:
         raise InvalidMedia(f"{Path(str(source)).name}: file not found") from exc
-    except (UnidentifiedImageError, OSError) as exc:
+    except Image.DecompressionBombError:
+        raise MediaTooLarge(f"{what} has too many pixels to open safely.") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise InvalidMedia(f"Cannot read the picture's metadata: {exc}") from exc
     if JSON_KEY in chunks:
         try:

@@ -22,6 +22,9 @@ import numpy as np
 from ..context import Context, NullContext
 from ..errors import InvalidInput, InvalidMedia, UnsupportedMedia
 from ..media import MediaInfo, probe
+from ..media.decode import Resampler
+from ..media.mux import aac_rate
+from ..media.probe import audio_stream
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +64,13 @@ def _rate(fps: float) -> Fraction:
 def _audio_frames(source: Path) -> Iterator["av.AudioFrame"]:
     """Decoded audio frames of ``source``'s first audio stream (nothing when it has none or it fails)."""
     try:
-        container = av.open(str(source))
+        container = av.open(str(source), metadata_errors="ignore")
     except av.FFmpegError:
         return
     try:
-        if not container.streams.audio:
+        stream = audio_stream(container)  # the first one with a decoder
+        if stream is None:
             return
-        stream = container.streams.audio[0]
         for packet in container.demux(stream):
             try:
                 yield from packet.decode()
@@ -81,12 +84,13 @@ def _has_audio(source: Path | None) -> tuple[int, str] | None:
     if source is None:
         return None
     try:
-        with av.open(str(source)) as container:
-            if not container.streams.audio:
+        with av.open(str(source), metadata_errors="ignore") as container:
+            stream = audio_stream(container)  # the first one with a decoder
+            if stream is None:
                 return None
-            cc = container.streams.audio[0].codec_context
+            cc = stream.codec_context
             layout = "stereo" if (cc.layout.nb_channels or 1) >= 2 else "mono"
-            return int(cc.sample_rate or AUDIO_RATE_FALLBACK), layout
+            return aac_rate(cc.sample_rate or AUDIO_RATE_FALLBACK), layout  # the encoder takes only AAC rates
     except av.FFmpegError:
         return None
 
@@ -120,7 +124,7 @@ def write_video(frames: Iterable[np.ndarray], path: Path, fps: float, width: int
             if audio is not None:
                 sample_rate, layout = audio
                 sound = out.add_stream("aac", rate=sample_rate, layout=layout)
-                resampler = av.AudioResampler(format="fltp", layout=layout, rate=sample_rate)
+                resampler = Resampler(audio_from, layout, sample_rate, format="fltp")  # follows format changes
                 source = _audio_frames(audio_from)
 
             def mux_audio_until(t_end: float | None) -> None:
@@ -135,8 +139,9 @@ def write_video(frames: Iterable[np.ndarray], path: Path, fps: float, width: int
                         source = None
                         break
                     frame.pts = None
-                    for chunk in resampler.resample(frame):
-                        chunk.pts = audio_pts
+                    for chunk in resampler(frame):
+                        # pts in samples at the output rate (a resampled frame keeps its source's time base)
+                        chunk.pts, chunk.time_base = audio_pts, Fraction(1, sample_rate)
                         audio_pts += chunk.samples
                         for packet in sound.encode(chunk):
                             out.mux(packet)
@@ -162,8 +167,8 @@ def write_video(frames: Iterable[np.ndarray], path: Path, fps: float, width: int
                 duration = count / fps
                 # The rest of the audio up to the video's end, then flush the encoder.
                 mux_audio_until(duration)
-                for chunk in resampler.resample(None) if source is None else []:
-                    chunk.pts = audio_pts
+                for chunk in resampler(None) if source is None else []:
+                    chunk.pts, chunk.time_base = audio_pts, Fraction(1, sample_rate)
                     audio_pts += chunk.samples
                     for packet in sound.encode(chunk):
                         out.mux(packet)

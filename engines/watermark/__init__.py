@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import CorruptMedia, InvalidInput, InvalidMedia, UnsupportedMedia
+from ..errors import CorruptMedia, InvalidInput, InvalidMedia, MediaTooLarge, UnsupportedMedia
 from .dwtdct import MIN_SIDE, Detection, detect, embed
 
 __all__ = ["MIN_SIDE", "Detection", "detect", "detect_file", "embed", "embed_file"]
@@ -23,6 +23,8 @@ __all__ = ["MIN_SIDE", "Detection", "detect", "detect_file", "embed", "embed_fil
 VIDEO_FRAMES = 6
 #: Clips up to this many frames are decoded in order; longer ones are sampled by seeking.
 SEQUENTIAL_LIMIT = 300
+#: Largest picture or video frame looked at (as ``engines.media.probe``'s default limit).
+MAX_PIXELS = 8192 * 8192
 
 
 def embed_file(src: Path, dst: Path, payload: bytes) -> Path:
@@ -87,11 +89,21 @@ def detect_file(path: Path, *, max_frames: int = VIDEO_FRAMES) -> Detection:
         raise InvalidMedia(f"{path.name}: file not found")
     try:
         with Image.open(path) as image:
+            _check_pixels(path, *image.size)
             image.load()
             return detect(image)
-    except (UnidentifiedImageError, OSError):
-        pass  # not a picture: try it as a video
+    except Image.DecompressionBombError:
+        raise MediaTooLarge(f"{path.name} has too many pixels to open safely.") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
+        pass  # not a picture (or a damaged one, which Pillow reports in all these ways): try it as a video
     return _detect_video(path, max_frames)
+
+
+def _check_pixels(path: Path, width: int, height: int) -> None:
+    """Refuse a picture or video frame larger than ``MAX_PIXELS`` before it is decoded into memory."""
+    if width * height > MAX_PIXELS:
+        raise MediaTooLarge(f"{path.name} is {width}×{height} pixels; the limit is {MAX_PIXELS / 1e6:.1f} "
+                            "megapixels.")
 
 
 def _sample_frames(container: Any, stream: Any, max_frames: int) -> Iterator[Any]:
@@ -118,17 +130,23 @@ def _detect_video(path: Path, max_frames: int) -> Detection:
     import av
 
     try:
-        container = av.open(str(path))
+        container = av.open(str(path), metadata_errors="ignore")  # tags in any encoding
     except av.error.FFmpegError as exc:
         raise UnsupportedMedia(f"{path.name}: neither a picture nor a video we can read") from exc
+    from ..media.probe import video_stream
+
     with container:
-        if not container.streams.video:
-            raise UnsupportedMedia(f"{path.name}: no video stream")
+        stream = video_stream(container)  # the first with a decoder (PyAV gives the others no codec context)
+        if stream is None:
+            raise UnsupportedMedia(f"{path.name}: no video stream" + (
+                " that can be decoded" if container.streams.video else ""))
+        _check_pixels(path, stream.codec_context.width, stream.codec_context.height)
         last = Detection(found=False, reason="no frames could be decoded")
         checked = 0
         try:
-            for frame in _sample_frames(container, container.streams.video[0], max_frames):
+            for frame in _sample_frames(container, stream, max_frames):
                 checked += 1
+                _check_pixels(path, frame.width, frame.height)
                 result = detect(frame.to_ndarray(format="rgb24"))
                 if result.found:
                     result.checked = checked
