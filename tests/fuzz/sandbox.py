@@ -1,10 +1,10 @@
-"""Run one fuzz case in a forked worker process with a wall-clock limit and an address-space limit.
+"""Run one fuzz case in a worker process with a wall-clock limit and an address-space limit.
 
 A hang (the worker does not answer within ``timeout_s``) kills and replaces the worker; so does a crash (a
 segfault in a native library, the worker killed). A huge allocation fails inside the worker as ``MemoryError``
-(the limit is the worker's size at start plus ``memory_gb``) instead of taking the machine down. The worker is
-forked from the calling process, so whatever that process imported is already loaded: starting one costs a few
-milliseconds.
+(the limit is the worker's size at start plus ``memory_gb``) instead of taking the machine down. Workers are forked
+from a fork server (a fresh interpreter that has imported NumPy, PyAV and the entry points), never from the test
+process itself, whose native-library threads a forked child could not use.
 
     with Sandbox(timeout_s=30) as box:
         outcome = box.run("probe", path, work)
@@ -97,7 +97,11 @@ class Sandbox:
     def __init__(self, *, timeout_s: float = 30.0, memory_gb: float = 6.0) -> None:
         self.timeout_s = timeout_s
         self.memory_bytes = int(memory_gb * (1 << 30))
-        self._ctx = mp.get_context("fork")
+        # forkserver, not fork: by the time the fuzz tests run, the pytest process holds threads of native
+        # libraries (CTranslate2, ONNX Runtime, torch) that a forked child cannot safely use; the fork server is a
+        # fresh interpreter, so each worker starts clean (and still cheaply, forked from it)
+        self._ctx = mp.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["numpy", "av", "engines.errors", "tests.fuzz.entrypoints"])
         self._proc = None
         self._conn = None
         self.restarts = 0
