@@ -112,17 +112,7 @@ class MediaStore:
 
     def sweep_tmp(self, older_than_s: float = 24 * 3600) -> int:
         """Remove temp files left by writes that died (a crash between write and rename)."""
-        import time
-
-        if not self.tmp_dir.is_dir():
-            return 0
-        removed = 0
-        cutoff = time.time() - older_than_s
-        for entry in self.tmp_dir.iterdir():
-            if entry.is_file() and entry.stat().st_mtime < cutoff:
-                entry.unlink(missing_ok=True)
-                removed += 1
-        return removed
+        return sweep_older(self.tmp_dir, older_than_s, lambda entry, st: stat.S_ISREG(st.st_mode))
 
     # --- uploads handed to workers -----------------------------------------------------------------------------
     @property
@@ -159,20 +149,36 @@ class MediaStore:
 
     def sweep_incoming(self, older_than_s: float = 24 * 3600) -> int:
         """Staged uploads whose job never finished them (failed, cancelled) are removed after a day."""
-        import time
-
-        if not self.incoming_dir.is_dir():
-            return 0
-        cutoff, removed = time.time() - older_than_s, 0
-        for folder in self.incoming_dir.iterdir():
-            if folder.is_dir() and not folder.is_symlink() and folder.stat().st_mtime < cutoff:
-                shutil.rmtree(folder, ignore_errors=True)
-                removed += 1
-        return removed
+        return sweep_older(self.incoming_dir, older_than_s, lambda entry, st: stat.S_ISDIR(st.st_mode))
 
     def copy_out(self, sha256: str, ext: str, dest: Path) -> Path:
         shutil.copyfile(self.path_for(sha256, ext), dest)
         return Path(dest)
+
+
+def sweep_older(folder: Path, older_than_s: float = 24 * 3600, which=None) -> int:
+    """Remove the entries directly in ``folder`` last modified more than ``older_than_s`` ago (folders with their
+    contents) for which ``which(entry, lstat)`` holds (default: all); symlinks are removed, never followed.
+    Returns how many were removed. Every periodic clean-up of temp, scratch and staging folders is this."""
+    import time
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        return 0
+    cutoff, removed = time.time() - older_than_s, 0
+    for entry in folder.iterdir():
+        try:
+            st = entry.lstat()
+        except FileNotFoundError:
+            continue
+        if st.st_mtime >= cutoff or (which is not None and not which(entry, st)):
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def sweep_staging(folder: Path, older_than_s: float = 24 * 3600) -> int:
@@ -182,22 +188,8 @@ def sweep_staging(folder: Path, older_than_s: float = 24 * 3600) -> int:
     Only plain files directly in ``folder`` are touched: the hash-named folders hold uploads in use (Gradio's own
     ``delete_cache`` ages those out), and symlinks are never followed.
     """
-    import time
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        return 0
-    cutoff = time.time() - older_than_s
-    removed = 0
-    for entry in folder.iterdir():
-        try:
-            st = entry.lstat()
-        except FileNotFoundError:
-            continue
-        if entry.name.startswith("tmp") and stat.S_ISREG(st.st_mode) and st.st_mtime < cutoff:
-            entry.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    return sweep_older(folder, older_than_s,
+                       lambda entry, st: entry.name.startswith("tmp") and stat.S_ISREG(st.st_mode))
 
 
 def _read_chunks(fh: BinaryIO) -> Iterable[bytes]:

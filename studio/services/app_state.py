@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from storage.config import Settings
 from storage.db import Store, open_store
+from storage.media import sweep_older
 from storage.repo import users as users_repo
 
 from . import creating, editing, ingest, publishing, shorts, sound, transcribing, url_import, writing
@@ -15,16 +16,7 @@ from .runner import CeleryRunner, JobRunner, LocalRunner, TaskSpec
 
 def sweep_folder(folder, older_than_s: float = 24 * 3600) -> int:
     """Remove files and folders in ``folder`` (download copies, render scratch) older than a day."""
-    import shutil
-    import time
-
-    removed = 0
-    cutoff = time.time() - older_than_s
-    for entry in folder.iterdir() if folder.is_dir() else []:
-        if entry.stat().st_mtime < cutoff:
-            shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
-            removed += 1
-    return removed
+    return sweep_older(folder, older_than_s)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Callable
 
 from storage import backup
 from storage.db import Store
+from storage.media import sweep_older, sweep_staging
 
 log = logging.getLogger("reelsmith.maintenance")
 
@@ -52,15 +53,9 @@ class Maintenance:
 
     def sweep(self) -> dict[str, int]:
         """Temp files older than a day: media writes that died, studio scratch, Gradio upload leftovers."""
-        from .app_state import sweep_folder
-
-        settings = self.store.settings
-        out = {"media_tmp": self.store.media.sweep_tmp(), "scratch": sweep_folder(settings.tmp_dir)}
-        from storage.media import sweep_staging
-
-        out["uploads"] = sweep_staging(settings.gradio_tmp_dir)
-        out["incoming"] = self.store.media.sweep_incoming()
-        return out
+        settings, media = self.store.settings, self.store.media
+        return {"media_tmp": media.sweep_tmp(), "scratch": sweep_older(settings.tmp_dir),
+                "uploads": sweep_staging(settings.gradio_tmp_dir), "incoming": media.sweep_incoming()}
 
     def backup_if_due(self) -> backup.BackupInfo | None:
         root = backup.backup_root(self.store.settings)
